@@ -1,0 +1,1 @@
+"""Map and workspace files on disk: lossless YAML, positioned errors, schema, Mermaid."""

@@ -1,0 +1,127 @@
+"""A workspace on disk: ``journeylens.yaml`` plus ``maps/*.yaml``, checked as a whole."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from journeylens.documents.loading import Loaded, load_document
+from journeylens.documents.references import Registry, check_map_tree, check_workspace_tree
+from journeylens.documents.yaml_io import merge_into, write_yaml
+from journeylens.errors import Issue
+from journeylens.model.common import Document
+from journeylens.model.journey_map import JourneyMap
+from journeylens.model.workspace import WorkspaceFile
+
+WORKSPACE_FILE = "journeylens.yaml"
+MAPS_DIR = "maps"
+
+
+def display_path(path: Path) -> str:
+    """Paths relative to the current directory when possible: short and clickable."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def load_workspace_file(root: Path) -> Loaded[WorkspaceFile]:
+    path = root / WORKSPACE_FILE
+    loaded = load_document(path, WorkspaceFile, display=display_path(path))
+    for loc, message, severity in check_workspace_tree(loaded.tree):
+        loaded.issues.append(loaded.issue(loc, message, severity=severity))
+    return loaded
+
+
+def load_map_file(path: Path, registry: Registry | None) -> Loaded[JourneyMap]:
+    loaded = load_document(path, JourneyMap, display=display_path(path))
+    if isinstance(loaded.tree, dict):
+        for loc, message, severity in check_map_tree(loaded.tree, registry):
+            loaded.issues.append(loaded.issue(loc, message, severity=severity))
+    if loaded.issues:
+        loaded.model = None if any(i.severity == "error" for i in loaded.issues) else loaded.model
+    return loaded
+
+
+def map_files(root: Path) -> list[Path]:
+    return sorted((root / MAPS_DIR).glob("*.y*ml"))
+
+
+@dataclass
+class WorkspaceCheck:
+    """Everything read from a workspace, valid or not, with every issue found."""
+
+    root: Path
+    workspace: Loaded[WorkspaceFile]
+    maps: list[Loaded[JourneyMap]] = field(default_factory=list)
+
+    @property
+    def issues(self) -> list[Issue]:
+        found = list(self.workspace.issues)
+        for loaded in self.maps:
+            found.extend(loaded.issues)
+        return sorted(found)
+
+    @property
+    def ok(self) -> bool:
+        return not any(i.severity == "error" for i in self.issues)
+
+
+def check_workspace(root: Path, only: list[Path] | None = None) -> WorkspaceCheck:
+    """Load and check the workspace; ``only`` limits which map files are reported on."""
+    workspace = load_workspace_file(root)
+    registry = Registry.from_tree(workspace.tree) if isinstance(workspace.tree, dict) else None
+    check = WorkspaceCheck(root, workspace)
+    paths = map_files(root)
+    for extra in only or []:
+        if extra.resolve() not in {p.resolve() for p in paths}:
+            paths.append(extra)
+    check.maps = [load_map_file(path, registry) for path in paths]
+    _check_across_maps(check.maps)
+    if only is not None:
+        wanted = {p.resolve() for p in only}
+        check.maps = [m for m in check.maps if m.path.resolve() in wanted]
+        if (root / WORKSPACE_FILE).resolve() not in wanted:
+            workspace.issues = []
+    return check
+
+
+def _check_across_maps(maps: list[Loaded[JourneyMap]]) -> None:
+    by_id: dict[str, Loaded[JourneyMap]] = {}
+    for loaded in maps:
+        map_id = loaded.tree.get("id") if isinstance(loaded.tree, dict) else None
+        if not isinstance(map_id, str):
+            continue
+        if map_id in by_id:
+            first = by_id[map_id].display
+            loaded.issues.append(loaded.issue(("id",), f"map id '{map_id}' is also used by {first}"))
+        else:
+            by_id[map_id] = loaded
+    for loaded in maps:
+        tree = loaded.tree if isinstance(loaded.tree, dict) else {}
+        for key in ("translation_of", "based_on"):
+            target = tree.get(key)
+            if isinstance(target, str) and target not in by_id:
+                known = ", ".join(sorted(by_id)) or "none"
+                loaded.issues.append(loaded.issue((key,), f"unknown map '{target}' (known: {known})"))
+        original = by_id.get(tree.get("translation_of", ""))
+        if original is not None and loaded.model is not None and original.model is not None:
+            mine = [s.id for _, s in loaded.model.steps()]
+            theirs = [s.id for _, s in original.model.steps()]
+            if mine != theirs:
+                missing = sorted(set(theirs) - set(mine))
+                extra = sorted(set(mine) - set(theirs))
+                loaded.issues.append(loaded.issue(
+                    ("stages",),
+                    f"translation's steps differ from '{original.model.id}'"
+                    f" (missing: {missing or 'none'}, extra: {extra or 'none'}, or reordered)",
+                    severity="warning", code="translation"))
+
+
+def save_document(loaded: Loaded[Document], model: Document) -> None:
+    """Write ``model`` back into its file, keeping the file's comments and key order."""
+    data = model.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    tree = merge_into(loaded.tree, data)
+    write_yaml(loaded.path, tree)
+    loaded.tree, loaded.model = tree, model

@@ -1,0 +1,1 @@
+"""Pure data types of journeylens: the journey-map document and the selector language."""
