@@ -37,9 +37,7 @@ class ValidationError(JourneylensError):
     def __init__(self, issues: list[Issue]) -> None:
         self.issues = sorted(issues)
         errors = [i for i in self.issues if i.severity == "error"]
-        super().__init__(
-            f"{len(errors)} error(s):\n" + "\n".join(str(i) for i in self.issues)
-        )
+        super().__init__(f"{len(errors)} error(s):\n" + "\n".join(str(i) for i in self.issues))
 
 
 class SelectorError(JourneylensError):

@@ -70,12 +70,24 @@ def _issue(file: str, tree: Any, model_type: type[Document], error: ErrorDetails
     line, column, found = position(tree, loc, at_key=kind == "extra_forbidden")
     if kind == "missing":
         name = loc[-1]
-        return Issue(file, line, column, format_loc(found), f"missing required field '{name}'",
-                     code="missing")
+        return Issue(
+            file,
+            line,
+            column,
+            format_loc(found),
+            f"missing required field '{name}'",
+            code="missing",
+        )
     if kind == "extra_forbidden":
         key = str(loc[-1])
-        return Issue(file, line, column, format_loc(found), _unknown_field(key, model_type, found),
-                     code="unknown-field")
+        return Issue(
+            file,
+            line,
+            column,
+            format_loc(found),
+            _unknown_field(key, model_type, found),
+            code="unknown-field",
+        )
     if found and found[-1] in SELECTOR_FIELDS:
         selector_issue = _selector_issue(file, tree, found, line, column)
         if selector_issue is not None:

@@ -78,21 +78,31 @@ def _unknown(kind: str, ident: str, known: set[str] | dict[str, Any]) -> str:
 
 def check_workspace_tree(tree: Any) -> Iterator[Finding]:
     """Registries: unique ids, touchpoints on known channels, personas' channels known."""
-    for key, what in [("channels", "channel"), ("touchpoints", "touchpoint"),
-                      ("personas", "persona"), ("metrics", "metric"),
-                      ("opportunities", "opportunity")]:
+    for key, what in [
+        ("channels", "channel"),
+        ("touchpoints", "touchpoint"),
+        ("personas", "persona"),
+        ("metrics", "metric"),
+        ("opportunities", "opportunity"),
+    ]:
         yield from _duplicates(list(_ids(tree, key)), what)
     registry = Registry.from_tree(tree)
     for index, item in _items(tree, "touchpoints"):
         channel = item.get("channel")
         if isinstance(channel, str) and channel not in registry.channels:
-            yield ("touchpoints", index, "channel"), _unknown("channel", channel,
-                                                              registry.channels), "error"
+            yield (
+                ("touchpoints", index, "channel"),
+                _unknown("channel", channel, registry.channels),
+                "error",
+            )
     for index, item in _items(tree, "personas"):
         for ref_index, channel in _refs(item, "preferred_channels"):
             if channel not in registry.channels:
-                yield (("personas", index, "preferred_channels", ref_index),
-                       _unknown("channel", channel, registry.channels), "error")
+                yield (
+                    ("personas", index, "preferred_channels", ref_index),
+                    _unknown("channel", channel, registry.channels),
+                    "error",
+                )
 
 
 def check_map_tree(tree: Any, registry: Registry | None) -> Iterator[Finding]:
@@ -112,8 +122,7 @@ def check_map_tree(tree: Any, registry: Registry | None) -> Iterator[Finding]:
     if registry is not None:
         for index, persona in _refs(tree, "personas"):
             if persona not in registry.personas:
-                yield ("personas", index), _unknown("persona", persona,
-                                                    registry.personas), "error"
+                yield ("personas", index), _unknown("persona", persona, registry.personas), "error"
 
     for s_index, stage in _items(tree, "stages"):
         for t_index, step in _items(stage, "steps"):
@@ -122,10 +131,13 @@ def check_map_tree(tree: Any, registry: Registry | None) -> Iterator[Finding]:
 
     yield from _duplicates(list(_ids(tree, "paths")), "path")
     for p_index, path in _items(tree, "paths"):
-        for r_index, step in _refs(path, "steps"):
-            if step not in known_steps:
-                yield (("paths", p_index, "steps", r_index),
-                       _unknown("step", step, known_steps), "error")
+        for r_index, ref in _refs(path, "steps"):
+            if ref not in known_steps:
+                yield (
+                    ("paths", p_index, "steps", r_index),
+                    _unknown("step", ref, known_steps),
+                    "error",
+                )
 
 
 def _check_step(
@@ -148,23 +160,32 @@ def _check_step(
         return
     touchpoint, channel = step.get("touchpoint"), step.get("channel")
     if isinstance(touchpoint, str) and touchpoint not in registry.touchpoints:
-        yield (*at, "touchpoint"), _unknown("touchpoint", touchpoint,
-                                            registry.touchpoints), "error"
+        yield (*at, "touchpoint"), _unknown("touchpoint", touchpoint, registry.touchpoints), "error"
     if isinstance(channel, str):
         if channel not in registry.channels:
             yield (*at, "channel"), _unknown("channel", channel, registry.channels), "error"
         elif isinstance(touchpoint, str) and registry.touchpoints.get(touchpoint) not in (
-            None, channel
+            None,
+            channel,
         ):
             on = registry.touchpoints[touchpoint]
-            yield ((*at, "channel"),
-                   f"touchpoint '{touchpoint}' is on channel '{on}', not '{channel}'", "error")
+            yield (
+                (*at, "channel"),
+                f"touchpoint '{touchpoint}' is on channel '{on}', not '{channel}'",
+                "error",
+            )
     for index, opportunity in _refs(step, "opportunities"):
         if opportunity not in registry.opportunities:
-            yield ((*at, "opportunities", index),
-                   _unknown("opportunity", opportunity, registry.opportunities), "error")
+            yield (
+                (*at, "opportunities", index),
+                _unknown("opportunity", opportunity, registry.opportunities),
+                "error",
+            )
     for index, kpi in _items(step, "kpis"):
         metric = kpi.get("metric")
         if isinstance(metric, str) and metric not in registry.metrics:
-            yield (*at, "kpis", index, "metric"), _unknown("metric", metric,
-                                                           registry.metrics), "error"
+            yield (
+                (*at, "kpis", index, "metric"),
+                _unknown("metric", metric, registry.metrics),
+                "error",
+            )

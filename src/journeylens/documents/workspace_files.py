@@ -5,15 +5,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from journeylens.documents.loading import Loaded, load_document
+from journeylens.documents.patching import patch_scalars, scalar_changes
 from journeylens.documents.references import Registry, check_map_tree, check_workspace_tree
-from journeylens.documents.yaml_io import merge_into, write_yaml
+from journeylens.documents.yaml_io import (
+    merge_into,
+    parse_yaml,
+    to_plain,
+    write_text_atomic,
+    write_yaml,
+)
 from journeylens.errors import Issue
 from journeylens.model.common import Document
 from journeylens.model.journey_map import JourneyMap
 from journeylens.model.workspace import WorkspaceFile
 
+D = TypeVar("D", bound=Document)
 WORKSPACE_FILE = "journeylens.yaml"
 MAPS_DIR = "maps"
 
@@ -95,7 +104,9 @@ def _check_across_maps(maps: list[Loaded[JourneyMap]]) -> None:
             continue
         if map_id in by_id:
             first = by_id[map_id].display
-            loaded.issues.append(loaded.issue(("id",), f"map id '{map_id}' is also used by {first}"))
+            loaded.issues.append(
+                loaded.issue(("id",), f"map id '{map_id}' is also used by {first}")
+            )
         else:
             by_id[map_id] = loaded
     for loaded in maps:
@@ -104,7 +115,9 @@ def _check_across_maps(maps: list[Loaded[JourneyMap]]) -> None:
             target = tree.get(key)
             if isinstance(target, str) and target not in by_id:
                 known = ", ".join(sorted(by_id)) or "none"
-                loaded.issues.append(loaded.issue((key,), f"unknown map '{target}' (known: {known})"))
+                loaded.issues.append(
+                    loaded.issue((key,), f"unknown map '{target}' (known: {known})")
+                )
         original = by_id.get(tree.get("translation_of", ""))
         if original is not None and loaded.model is not None and original.model is not None:
             mine = [s.id for _, s in loaded.model.steps()]
@@ -112,16 +125,48 @@ def _check_across_maps(maps: list[Loaded[JourneyMap]]) -> None:
             if mine != theirs:
                 missing = sorted(set(theirs) - set(mine))
                 extra = sorted(set(mine) - set(theirs))
-                loaded.issues.append(loaded.issue(
-                    ("stages",),
-                    f"translation's steps differ from '{original.model.id}'"
-                    f" (missing: {missing or 'none'}, extra: {extra or 'none'}, or reordered)",
-                    severity="warning", code="translation"))
+                loaded.issues.append(
+                    loaded.issue(
+                        ("stages",),
+                        f"translation's steps differ from '{original.model.id}'"
+                        f" (missing: {missing or 'none'}, extra: {extra or 'none'}, or reordered)",
+                        severity="warning",
+                        code="translation",
+                    )
+                )
 
 
-def save_document(loaded: Loaded[Document], model: Document) -> None:
-    """Write ``model`` back into its file, keeping the file's comments and key order."""
-    data = model.model_dump(mode="json", exclude_unset=True, by_alias=True)
+def document_data(model: Document) -> Any:
+    """The fields a document sets, as YAML-ready Python values (whole floats as ints)."""
+    return _tidy(model.model_dump(mode="python", exclude_unset=True))
+
+
+def _tidy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_tidy(k): _tidy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_tidy(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def save_document(loaded: Loaded[D], model: D) -> None:
+    """Write ``model`` back into its file with the smallest diff that is correct.
+
+    Scalar edits are spliced into the original text; structural edits go through the
+    round-trip tree, which keeps comments and key order but may re-flow flow collections.
+    """
+    data = document_data(model)
+    original = loaded.path.read_text(encoding="utf-8")
+    changes = scalar_changes(to_plain(loaded.tree), data)
+    patched = patch_scalars(original, changes) if changes is not None else None
+    if patched is not None:
+        tree, issues = parse_yaml(patched, file=loaded.display)
+        if not issues and to_plain(tree) == data:
+            write_text_atomic(loaded.path, patched)
+            loaded.tree, loaded.model = tree, model
+            return
     tree = merge_into(loaded.tree, data)
     write_yaml(loaded.path, tree)
     loaded.tree, loaded.model = tree, model

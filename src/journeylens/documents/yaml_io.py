@@ -57,12 +57,16 @@ def dump_yaml(tree: Any) -> str:
     return stream.getvalue()
 
 
-def write_yaml(path: Path, tree: Any) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
     """Write atomically: a crash mid-save never leaves half a map behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(dump_yaml(tree), encoding="utf-8")
+    partial.write_text(text, encoding="utf-8")
     partial.replace(path)
+
+
+def write_yaml(path: Path, tree: Any) -> None:
+    write_text_atomic(path, dump_yaml(tree))
 
 
 def position(tree: Any, loc: Loc, *, at_key: bool = False) -> tuple[int, int, Loc]:

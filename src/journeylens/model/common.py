@@ -7,13 +7,9 @@ from typing import Annotated, Any, Literal, TypeAlias
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 #: Stable, human-readable identifiers; they survive renames and translations.
-Id: TypeAlias = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
-]
+Id: TypeAlias = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")]
 #: A BCP 47 language tag such as ``en``, ``pt-BR`` or ``he``.
-Language: TypeAlias = Annotated[
-    str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-]
+Language: TypeAlias = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 
 
 def _text_shape(value: Any) -> Any:
@@ -56,9 +52,7 @@ def localize(text: Text | None, language: str, fallback: str = "en") -> str:
 class Document(BaseModel):
     """Base of every document type: unknown keys are errors, so typos never pass silently."""
 
-    model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, str_strip_whitespace=False
-    )
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=False)
 
 
 class Named(Document):

@@ -245,7 +245,8 @@ def _describe(error: UnexpectedInput, text: str) -> SelectorError:
             column=column,
         )
     if isinstance(error, UnexpectedCharacters):
-        bad = text[error.pos_in_stream] if error.pos_in_stream < len(text) else "end"
+        pos = error.pos_in_stream or 0
+        bad = text[pos] if pos < len(text) else "end"
         return SelectorError(f"unexpected character {bad!r}", text=text, column=column)
     return SelectorError("cannot parse the selector", text=text, column=column)
 

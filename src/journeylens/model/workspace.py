@@ -9,11 +9,24 @@ from pydantic import Field, field_validator
 from journeylens.model.common import Document, Id, Language, Named, Text
 from journeylens.model.selector import check_selector
 
-FORMAT_VERSION = 1
+FORMAT_VERSION: Literal[1] = 1
 
 ChannelKind = Literal[
-    "store", "web", "app", "social", "review", "forum", "email", "chat", "phone",
-    "self_service", "ads", "mail", "event", "partner", "other",
+    "store",
+    "web",
+    "app",
+    "social",
+    "review",
+    "forum",
+    "email",
+    "chat",
+    "phone",
+    "self_service",
+    "ads",
+    "mail",
+    "event",
+    "partner",
+    "other",
 ]
 
 
@@ -78,8 +91,17 @@ class Metric(Named):
     """A metric definition; steps place it with a binding (``kpis`` on a step)."""
 
     type: Literal[
-        "nps", "csat", "ces", "conversion", "drop_off", "time", "volume", "contact_rate",
-        "cost_to_serve", "revenue", "other",
+        "nps",
+        "csat",
+        "ces",
+        "conversion",
+        "drop_off",
+        "time",
+        "volume",
+        "contact_rate",
+        "cost_to_serve",
+        "revenue",
+        "other",
     ] = "other"
     unit: str | None = None
     aggregation: Literal["avg", "sum", "count", "rate", "median", "p90"] = "avg"

@@ -99,7 +99,9 @@ def _subset(filename: str, chars: str) -> bytes | None:
     return out.getvalue()
 
 
-def wrap(text: str, width: float, size: float, *, bold: bool = False, max_lines: int = 0) -> list[str]:
+def wrap(
+    text: str, width: float, size: float, *, bold: bool = False, max_lines: int = 0
+) -> list[str]:
     """Greedy word wrap by measured width; over-long words break, ``max_lines`` adds '…'."""
     lines: list[str] = []
     for paragraph in text.split("\n"):

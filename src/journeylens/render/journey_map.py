@@ -54,31 +54,68 @@ class _Canvas:
     def mx(self, x: float, w: float = 0.0) -> float:
         return self.width - x - w if self.rtl else x
 
-    def rect(self, parent: Element | None, x: float, y: float, w: float, h: float,
-             **attrs: str) -> Element:
-        return SubElement(parent if parent is not None else self.body, "rect", {
-            "x": _fmt(self.mx(x, w)), "y": _fmt(y), "width": _fmt(w), "height": _fmt(h), **attrs,
-        })
+    def rect(
+        self, parent: Element | None, x: float, y: float, w: float, h: float, **attrs: str
+    ) -> Element:
+        return SubElement(
+            parent if parent is not None else self.body,
+            "rect",
+            {
+                "x": _fmt(self.mx(x, w)),
+                "y": _fmt(y),
+                "width": _fmt(w),
+                "height": _fmt(h),
+                **attrs,
+            },
+        )
 
     def hline(self, x: float, y: float, w: float, **attrs: str) -> None:
-        SubElement(self.body, "line", {"x1": _fmt(self.mx(x)), "y1": _fmt(y),
-                                       "x2": _fmt(self.mx(x + w)), "y2": _fmt(y), **attrs})
+        SubElement(
+            self.body,
+            "line",
+            {
+                "x1": _fmt(self.mx(x)),
+                "y1": _fmt(y),
+                "x2": _fmt(self.mx(x + w)),
+                "y2": _fmt(y),
+                **attrs,
+            },
+        )
 
     def icon(self, name: str, x: float, y: float, size: float, colour: str) -> None:
-        SubElement(self.body, "use", {"href": f"#icon-{name}", "x": _fmt(self.mx(x, size)),
-                                      "y": _fmt(y), "width": _fmt(size), "height": _fmt(size),
-                                      "color": colour})
+        SubElement(
+            self.body,
+            "use",
+            {
+                "href": f"#icon-{name}",
+                "x": _fmt(self.mx(x, size)),
+                "y": _fmt(y),
+                "width": _fmt(size),
+                "height": _fmt(size),
+                "color": colour,
+            },
+        )
 
-    def text(self, x: float, y: float, w: float, lines: Sequence[str], *, size: float,
-             bold: bool = False, italic: bool = False, colour: str = INK,
-             anchor: str = "start", full: str | None = None) -> float:
+    def text(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        lines: Sequence[str],
+        *,
+        size: float,
+        bold: bool = False,
+        italic: bool = False,
+        colour: str = INK,
+        anchor: str = "start",
+        full: str | None = None,
+    ) -> float:
         """Write ``lines`` in the box starting at (x, y) of width w; return the height used."""
         if not lines:
             return 0.0
-        if anchor == "middle":
-            tx = self.mx(x + w / 2)
-        else:
-            tx = self.mx(x + w) if self.rtl else x
+        # Text starts at the box's right edge in a right-to-left drawing.
+        start = self.mx(x + w) if self.rtl else x
+        tx = self.mx(x + w / 2) if anchor == "middle" else start
         attrs = {"x": _fmt(tx), "y": _fmt(y + size), "font-size": _fmt(size), "fill": colour}
         if bold:
             attrs["font-weight"] = "700"
@@ -105,7 +142,14 @@ class _Column:
     step: Step | None
 
 
-Lane = tuple[str, Callable[[Step, float], float], Callable[[Step, float, float, float, float], None]]
+Lane = tuple[
+    str, Callable[[Step, float], float], Callable[[Step, float, float, float, float], None]
+]
+
+
+def _steps_or_gap(stage: Stage) -> list[Step | None]:
+    """A stage without steps still gets one (empty) column, so it stays visible."""
+    return list(stage.steps) or [None]
 
 
 class _MapDrawing:
@@ -119,7 +163,7 @@ class _MapDrawing:
         self.columns = [
             _Column(stage, index, step)
             for index, stage in enumerate(journey_map.stages)
-            for step in (stage.steps or [None])
+            for step in _steps_or_gap(stage)
         ]
         self.width = 2 * MARGIN + LABEL_W + len(self.columns) * COL_W
         self.canvas = _Canvas(self.width, journey_map.text_direction == "rtl")
@@ -139,8 +183,15 @@ class _MapDrawing:
     def stage_colour(self, index: int) -> str:
         return STAGE_COLOURS[index % len(STAGE_COLOURS)]
 
-    def lines(self, text: str, size: float, *, bold: bool = False, width: float | None = None,
-              max_lines: int = MAX_ITEM_LINES) -> list[str]:
+    def lines(
+        self,
+        text: str,
+        size: float,
+        *,
+        bold: bool = False,
+        width: float | None = None,
+        max_lines: int = MAX_ITEM_LINES,
+    ) -> list[str]:
         return fonts.wrap(text, width or self.inner_w, size, bold=bold, max_lines=max_lines)
 
     # -- document ----------------------------------------------------------------------------
@@ -162,15 +213,20 @@ class _MapDrawing:
 
     def serialise(self, height: float) -> str:
         canvas = self.canvas
-        root = Element("svg", {
-            "xmlns": "http://www.w3.org/2000/svg",
-            "width": _fmt(self.width), "height": _fmt(height),
-            "viewBox": f"0 0 {_fmt(self.width)} {_fmt(height)}",
-            "direction": "rtl" if canvas.rtl else "ltr",
-            "{http://www.w3.org/XML/1998/namespace}lang": self.lang,
-            "font-family": fonts.CSS_STACK,
-            "role": "img", "aria-label": self.t(self.map.title),
-        })
+        root = Element(
+            "svg",
+            {
+                "xmlns": "http://www.w3.org/2000/svg",
+                "width": _fmt(self.width),
+                "height": _fmt(height),
+                "viewBox": f"0 0 {_fmt(self.width)} {_fmt(height)}",
+                "direction": "rtl" if canvas.rtl else "ltr",
+                "{http://www.w3.org/XML/1998/namespace}lang": self.lang,
+                "font-family": fonts.CSS_STACK,
+                "role": "img",
+                "aria-label": self.t(self.map.title),
+            },
+        )
         SubElement(root, "title").text = self.t(self.map.title)
         defs = SubElement(root, "defs")
         style = SubElement(defs, "style")
@@ -189,8 +245,14 @@ class _MapDrawing:
         c = self.canvas
         full_w = self.width - 2 * MARGIN
         m = self.map
-        y += c.text(MARGIN, y, full_w, fonts.wrap(self.t(m.title), full_w, 26, bold=True),
-                    size=26, bold=True)
+        y += c.text(
+            MARGIN,
+            y,
+            full_w,
+            fonts.wrap(self.t(m.title), full_w, 26, bold=True),
+            size=26,
+            bold=True,
+        )
         kind = [self.l(m.type), m.status.replace("_", " "), m.language]
         if m.based_on:
             kind.append(f"{self.l('based_on')}: {m.based_on}")
@@ -244,18 +306,45 @@ class _MapDrawing:
             x = self.col_x(first)
             c.rect(None, x, y, w, height, rx="8", fill=colour)
             used = c.text(x + PAD, y + PAD, w - 2 * PAD, name, size=15, bold=True, colour="#fff")
-            c.text(x + PAD, y + PAD + used + 2, w - 2 * PAD, goal, size=11.5, colour="#eef2ff",
-                   full=self.t(stage.goal))
+            c.text(
+                x + PAD,
+                y + PAD + used + 2,
+                w - 2 * PAD,
+                goal,
+                size=11.5,
+                colour="#eef2ff",
+                full=self.t(stage.goal),
+            )
         return y + height + GAP
 
-    def lane(self, key: str, measure: Callable[[Step, float], float],
-             draw: Callable[[Step, float, float, float, float], None], y: float,
-             *, shaded: bool) -> float:
+    def lane(
+        self,
+        key: str,
+        measure: Callable[[Step, float], float],
+        draw: Callable[[Step, float, float, float, float], None],
+        y: float,
+        *,
+        shaded: bool,
+    ) -> float:
         c = self.canvas
-        height = max([44.0] + [measure(col.step, self.inner_w) + 2 * PAD
-                               for col in self.columns if col.step is not None])
-        c.rect(None, MARGIN, y, self.width - 2 * MARGIN, height,
-               fill="#f8f9fb" if shaded else "#ffffff", stroke=GRID, **{"stroke-width": "1"})
+        height = max(
+            [44.0]
+            + [
+                measure(col.step, self.inner_w) + 2 * PAD
+                for col in self.columns
+                if col.step is not None
+            ]
+        )
+        c.rect(
+            None,
+            MARGIN,
+            y,
+            self.width - 2 * MARGIN,
+            height,
+            fill="#f8f9fb" if shaded else "#ffffff",
+            stroke=GRID,
+            **{"stroke-width": "1"},
+        )
         c.rect(None, MARGIN, y, LABEL_W - GAP, height, fill="#eef1f5")
         name = fonts.wrap(self.l(key), LABEL_W - GAP - 2 * PAD, 12.5, bold=True)
         c.text(MARGIN + PAD, y + PAD, LABEL_W - GAP - 2 * PAD, name, size=12.5, bold=True)
@@ -269,8 +358,13 @@ class _MapDrawing:
     def separator(self, key: str, y: float) -> float:
         c = self.canvas
         y += 9
-        c.hline(MARGIN, y, self.width - 2 * MARGIN, stroke="#495057",
-                **{"stroke-width": "1.4", "stroke-dasharray": "7 5"})
+        c.hline(
+            MARGIN,
+            y,
+            self.width - 2 * MARGIN,
+            stroke="#495057",
+            **{"stroke-width": "1.4", "stroke-dasharray": "7 5"},
+        )
         text = self.l(key)
         w = fonts.text_width(text, 11, bold=True) + 12
         c.rect(None, MARGIN + LABEL_W, y - 8, w, 16, fill="#fff")
@@ -284,8 +378,10 @@ class _MapDrawing:
         def has(attr: str) -> bool:
             return any(getattr(step, attr) for step in steps)
 
-        journey: list[Lane] = [("steps", self.measure_step, self.draw_step),
-                               ("touchpoints", self.measure_touchpoint, self.draw_touchpoint)]
+        journey: list[Lane] = [
+            ("steps", self.measure_step, self.draw_step),
+            ("touchpoints", self.measure_touchpoint, self.draw_touchpoint),
+        ]
         if has("thoughts"):
             journey.append(("thoughts", *self.items_lane("thoughts", "bubble")))
         journey.append(("emotion", lambda s, w: EMOTION_H - 2 * PAD, self.draw_nothing))
@@ -295,21 +391,22 @@ class _MapDrawing:
         if has("gains"):
             findings.append(("gains", *self.items_lane("gains", "gain")))
         if has("opportunities"):
-            findings.append(("opportunities", self.measure_opportunities,
-                             self.draw_opportunities))
+            findings.append(("opportunities", self.measure_opportunities, self.draw_opportunities))
         if has("kpis"):
             findings.append(("kpis", *self.items_lane("kpis", "kpi")))
         blueprint: list[Lane] = []
         if self.map.has_blueprint or has("owner"):
             if has("physical_evidence"):
-                blueprint.append(("physical_evidence", *self.items_lane("physical_evidence",
-                                                                         "plain")))
+                blueprint.append(
+                    ("physical_evidence", *self.items_lane("physical_evidence", "plain"))
+                )
             blueprint.append(("line_of_interaction", self.measure_nothing, self.draw_nothing))
             blueprint.append(("frontstage", *self.items_lane("frontstage", "plain")))
             blueprint.append(("line_of_visibility", self.measure_nothing, self.draw_nothing))
             blueprint.append(("backstage", *self.items_lane("backstage", "plain")))
-            blueprint.append(("line_of_internal_interaction", self.measure_nothing,
-                              self.draw_nothing))
+            blueprint.append(
+                ("line_of_internal_interaction", self.measure_nothing, self.draw_nothing)
+            )
             blueprint.append(("support", *self.items_lane("support", "plain")))
             if has("owner"):
                 blueprint.append(("owner", *self.items_lane("owner", "owner")))
@@ -351,8 +448,17 @@ class _MapDrawing:
         c = self.canvas
         stage_index = next(i for i, col in enumerate(self.columns) if col.step is step)
         colour = self.stage_colour(self.columns[stage_index].stage_index)
-        card = c.rect(None, x - 4, y - 4, w + 8, h + 8, rx="7", fill="#ffffff", stroke=colour,
-                      **{"stroke-width": "1.5"})
+        card = c.rect(
+            None,
+            x - 4,
+            y - 4,
+            w + 8,
+            h + 8,
+            rx="7",
+            fill="#ffffff",
+            stroke=colour,
+            **{"stroke-width": "1.5"},
+        )
         if step.moment_of_truth is not None:
             card.set("stroke-width", "3")
             card.set("stroke", "#f59f00")
@@ -375,8 +481,16 @@ class _MapDrawing:
         text = self.l(evidence)
         w = fonts.text_width(text, 10) + 20
         c.rect(None, x, y, w, 15, rx="7.5", fill=EVIDENCE_COLOURS[evidence], opacity="0.18")
-        SubElement(c.body, "circle", {"cx": _fmt(c.mx(x + 8)), "cy": _fmt(y + 7.5), "r": "3",
-                                      "fill": EVIDENCE_COLOURS[evidence]})
+        SubElement(
+            c.body,
+            "circle",
+            {
+                "cx": _fmt(c.mx(x + 8)),
+                "cy": _fmt(y + 7.5),
+                "r": "3",
+                "fill": EVIDENCE_COLOURS[evidence],
+            },
+        )
         c.text(x + 14, y + 1, w - 14, [text], size=10, colour="#343a40")
 
     # Touchpoints and channels.
@@ -418,8 +532,9 @@ class _MapDrawing:
         c.text(x + 26, y + used, w - 26, sub, size=11, colour=MUTED)
 
     # Generic list lanes: thoughts, gains, KPIs and the blueprint lanes.
-    def items_lane(self, attr: str, style: str) -> tuple[Callable[[Step, float], float],
-                                                        Callable[..., None]]:
+    def items_lane(
+        self, attr: str, style: str
+    ) -> tuple[Callable[[Step, float], float], Callable[..., None]]:
         size = 12.0 if style != "owner" else 12.5
 
         def texts(step: Step) -> list[str]:
@@ -446,14 +561,31 @@ class _MapDrawing:
             for block, text in zip(wrapped(step, w), full, strict=True):
                 block_h = size * LINE * len(block)
                 if style in ("bubble", "gain", "plain"):
-                    fill, stroke = {"bubble": ("#f1f3f5", "#ced4da"),
-                                    "gain": ("#ebfbee", "#8ce99a"),
-                                    "plain": ("#ffffff", "#dee2e6")}[style]
-                    c.rect(None, x - 4, y, w + 8, block_h + 10,
-                           rx="8" if style == "bubble" else "4",
-                           fill=fill, stroke=stroke)
-                    c.text(x + 8, y + 5, w - 16, block, size=size, italic=style == "bubble",
-                           colour="#343a40", full=text)
+                    fill, stroke = {
+                        "bubble": ("#f1f3f5", "#ced4da"),
+                        "gain": ("#ebfbee", "#8ce99a"),
+                        "plain": ("#ffffff", "#dee2e6"),
+                    }[style]
+                    c.rect(
+                        None,
+                        x - 4,
+                        y,
+                        w + 8,
+                        block_h + 10,
+                        rx="8" if style == "bubble" else "4",
+                        fill=fill,
+                        stroke=stroke,
+                    )
+                    c.text(
+                        x + 8,
+                        y + 5,
+                        w - 16,
+                        block,
+                        size=size,
+                        italic=style == "bubble",
+                        colour="#343a40",
+                        full=text,
+                    )
                     y += block_h + 14
                 else:
                     c.text(x, y, w, block, size=size, bold=style == "owner", full=text)
@@ -464,8 +596,11 @@ class _MapDrawing:
     def kpi_text(self, metric_id: str, target: float | None) -> str:
         metric = self.ws.metric(metric_id) if self.ws else None
         name = self.t(metric.name) if metric else metric_id
-        goal = target if target is not None else (metric.target.value if metric and
-                                                  metric.target else None)
+        goal = (
+            target
+            if target is not None
+            else (metric.target.value if metric and metric.target else None)
+        )
         if goal is None:
             return name
         sign = "≤" if metric and metric.target and metric.target.direction == "down" else "≥"
@@ -485,8 +620,7 @@ class _MapDrawing:
             block_h = 12 * LINE * len(block) + 14
             c.rect(None, x - 4, y, w + 8, block_h, rx="5", fill="#fff5f5", stroke="#ffa8a8")
             c.icon("pain", x + 6, y + 7, 16, SEVERITY_COLOURS[pain.severity])
-            c.text(x + 26, y + 6, w - 30, block, size=12, colour="#862e2e",
-                   full=self.t(pain.text))
+            c.text(x + 26, y + 6, w - 30, block, size=12, colour="#862e2e", full=self.t(pain.text))
             y += block_h + 8
 
     # Opportunities.
@@ -497,10 +631,15 @@ class _MapDrawing:
             if opportunity is None:
                 blocks.append((self.lines(ref, 12, width=width - 30), ""))
                 continue
-            score = (f"{self.l('evidence')}: {self.l(opportunity.evidence)} · "
-                     if opportunity.evidence else "")
-            score += (f"V {opportunity.customer_value}/{opportunity.business_value}"
-                      f" · E {opportunity.effort}")
+            score = (
+                f"{self.l('evidence')}: {self.l(opportunity.evidence)} · "
+                if opportunity.evidence
+                else ""
+            )
+            score += (
+                f"V {opportunity.customer_value}/{opportunity.business_value}"
+                f" · E {opportunity.effort}"
+            )
             blocks.append((self.lines(self.t(opportunity.name), 12, width=width - 30), score))
         return blocks
 
@@ -528,47 +667,84 @@ class _MapDrawing:
         x0 = MARGIN + LABEL_W
         for value in range(-2, 3):
             ly = level(value)
-            c.hline(x0, ly, self.width - MARGIN - x0, stroke="#ced4da" if value else "#adb5bd",
-                    **{"stroke-width": "1", "stroke-dasharray": "" if value == 0 else "3 4"})
+            c.hline(
+                x0,
+                ly,
+                self.width - MARGIN - x0,
+                stroke="#ced4da" if value else "#adb5bd",
+                **{"stroke-width": "1", "stroke-dasharray": "" if value == 0 else "3 4"},
+            )
             name = self.t(self.map.emotion_scale.labels.get(value))
             text = f"{value:+d}" if value else "0"
             if name:
                 text = f"{text} {name}"
-            c.text(MARGIN + PAD, ly - 7, LABEL_W - GAP - 2 * PAD, [text], size=10.5,
-                   colour=EMOTION_COLOURS[value], bold=True)
+            c.text(
+                MARGIN + PAD,
+                ly - 7,
+                LABEL_W - GAP - 2 * PAD,
+                [text],
+                size=10.5,
+                colour=EMOTION_COLOURS[value],
+                bold=True,
+            )
         points = [
             (self.col_x(i) + self.cell_w / 2, level(col.step.emotion), col.step)
             for i, col in enumerate(self.columns)
             if col.step is not None and col.step.emotion is not None
         ]
         if len(points) >= 2:
-            SubElement(c.body, "path", {
-                "d": _monotone_path([(c.mx(px), py) for px, py, _ in points]),
-                "fill": "none", "stroke": "#495057", "stroke-width": "2.5",
-                "stroke-linecap": "round",
-            })
+            SubElement(
+                c.body,
+                "path",
+                {
+                    "d": _monotone_path([(c.mx(px), py) for px, py, _ in points]),
+                    "fill": "none",
+                    "stroke": "#495057",
+                    "stroke-width": "2.5",
+                    "stroke-linecap": "round",
+                },
+            )
         for px, py, step in points:
             assert step.emotion is not None
             colour = EMOTION_COLOURS[round(step.emotion)]
-            SubElement(c.body, "circle", {"cx": _fmt(c.mx(px)), "cy": _fmt(py), "r": "7",
-                                          "fill": colour, "stroke": "#fff",
-                                          "stroke-width": "2"})
+            SubElement(
+                c.body,
+                "circle",
+                {
+                    "cx": _fmt(c.mx(px)),
+                    "cy": _fmt(py),
+                    "r": "7",
+                    "fill": colour,
+                    "stroke": "#fff",
+                    "stroke-width": "2",
+                },
+            )
             caption = self.t(step.emotion_label)
             if caption:
                 dy = 12 if step.emotion >= 0 else -24
-                c.text(px - self.cell_w / 2, py + dy, self.cell_w, [caption], size=10.5,
-                       colour=colour, bold=True, anchor="middle")
+                c.text(
+                    px - self.cell_w / 2,
+                    py + dy,
+                    self.cell_w,
+                    [caption],
+                    size=10.5,
+                    colour=colour,
+                    bold=True,
+                    anchor="middle",
+                )
 
     def legend(self, y: float) -> float:
         c = self.canvas
-        x = MARGIN
+        x: float = MARGIN
         c.text(x, y, 120, [self.l("legend")], size=12, bold=True, colour=MUTED)
         x += fonts.text_width(self.l("legend"), 12, bold=True) + 18
-        items = [("star", "#f59f00", self.l("moment_of_truth")),
-                 ("pain", SEVERITY_COLOURS["high"], self.l("pain_points")),
-                 ("idea", "#1971c2", self.l("opportunities")),
-                 ("decision", "#495057", self.l("decision")),
-                 ("wait", "#495057", self.l("wait"))]
+        items = [
+            ("star", "#f59f00", self.l("moment_of_truth")),
+            ("pain", SEVERITY_COLOURS["high"], self.l("pain_points")),
+            ("idea", "#1971c2", self.l("opportunities")),
+            ("decision", "#495057", self.l("decision")),
+            ("wait", "#495057", self.l("wait")),
+        ]
         for icon, colour, text in items:
             c.icon(icon, x, y, 15, colour)
             c.text(x + 19, y + 1, 200, [text], size=11, colour=MUTED)
@@ -586,10 +762,14 @@ def _monotone_path(points: list[tuple[float, float]]) -> str:
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     n = len(points)
     slopes = [(ys[i + 1] - ys[i]) / ((xs[i + 1] - xs[i]) or 1e-9) for i in range(n - 1)]
-    tangents = [slopes[0]] + [
-        0.0 if slopes[i - 1] * slopes[i] <= 0 else (slopes[i - 1] + slopes[i]) / 2
-        for i in range(1, n - 1)
-    ] + [slopes[-1]]
+    tangents = (
+        [slopes[0]]
+        + [
+            0.0 if slopes[i - 1] * slopes[i] <= 0 else (slopes[i - 1] + slopes[i]) / 2
+            for i in range(1, n - 1)
+        ]
+        + [slopes[-1]]
+    )
     for i, slope in enumerate(slopes):
         if slope == 0:
             tangents[i] = tangents[i + 1] = 0.0

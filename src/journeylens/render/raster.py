@@ -19,8 +19,14 @@ from journeylens.errors import RenderError
 
 MAX_PIXELS = 16_000  # Chromium refuses screenshots much larger than 16k pixels a side
 _CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--font-render-hinting=none",
 ]
 
@@ -52,14 +58,13 @@ class Rasterizer:
             raise RenderError(
                 "PNG and PDF output needs Playwright: pip install 'journeylens[raster]'"
             ) from exc
-        self._manager = sync_playwright()
+        self._manager: Any = sync_playwright()
         self._playwright: Any = None
         self._browser: Any = None
-        self._start = lambda: self._manager.start()
 
     def __enter__(self) -> Rasterizer:
         executable = find_chromium()
-        self._playwright = self._start()
+        self._playwright = self._manager.start()
         self._browser = self._playwright.chromium.launch(
             executable_path=executable, args=_CHROMIUM_ARGS, headless=True
         )
@@ -100,7 +105,9 @@ class Rasterizer:
     def pdf(self, svg: str) -> bytes:
         with self._page(svg, 1.0) as (page, width, height):
             data: bytes = page.pdf(
-                width=f"{width}px", height=f"{height + 1}px", print_background=True,
+                width=f"{width}px",
+                height=f"{height + 1}px",
+                print_background=True,
                 margin={"top": "0", "right": "0", "bottom": "0", "left": "0"},
             )
         return _stable_pdf(data)

@@ -1,0 +1,278 @@
+"""Command-line interface. Each command parses arguments, calls the workspace, prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from journeylens._version import __version__
+from journeylens.errors import Issue, JourneylensError, ValidationError
+from journeylens.render import FORMATS
+from journeylens.workspace import EXAMPLES, Workspace
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _workspace(ctx: click.Context) -> Workspace:
+    root: Path = ctx.obj["workspace"]
+    return Workspace.open(root)
+
+
+def _print_issues(issues: list[Issue]) -> None:
+    for issue in issues:
+        colour = "red" if issue.severity == "error" else "yellow"
+        click.echo(click.style(str(issue), fg=colour), err=False)
+
+
+class _Group(click.Group):
+    """Turns journeylens errors into a message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            _print_issues(exc.issues)
+            errors = sum(1 for i in exc.issues if i.severity == "error")
+            click.echo(f"{errors} error(s)", err=True)
+            ctx.exit(1)
+        except JourneylensError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.option(
+    "-w",
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default="current directory",
+    help="Workspace directory (the one holding journeylens.yaml).",
+)
+@click.version_option(__version__, "-V", "--version")
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path) -> None:
+    """journeylens: customer journey maps as code, kept live from data.
+
+    \b
+    Example:
+      journeylens init shoes --example running-shoes
+      journeylens -w shoes render current-state -o current-state.png
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["workspace"] = workspace
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--example", type=click.Choice(EXAMPLES), help="Start from a bundled example.")
+@click.option("--name", help="Workspace name (default: the directory name).")
+@click.option("--force", is_flag=True, help="Overwrite an existing workspace file.")
+def init(directory: Path, example: str | None, name: str | None, force: bool) -> None:
+    """Create a workspace in DIRECTORY.
+
+    \b
+    Example:
+      journeylens init shoes --example running-shoes
+    """
+    workspace = Workspace.init(directory, example=example, name=name, force=force)
+    maps = workspace.maps()
+    click.echo(f"created {directory} with {len(maps)} map(s)")
+    for journey_map in maps:
+        click.echo(f"  {journey_map.id}  ({journey_map.type}, {journey_map.language})")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the issues as JSON.")
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check the workspace, or just PATHS, and report every problem with file:line:column.
+
+    Exits with status 1 when there is an error (warnings alone exit 0).
+
+    \b
+    Example:
+      journeylens -w shoes validate
+      journeylens -w shoes validate shoes/maps/current-state.yaml
+    """
+    workspace = _workspace(ctx)
+    issues = workspace.validate(list(paths) if paths else None)
+    errors = [i for i in issues if i.severity == "error"]
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "file": i.file,
+                        "line": i.line,
+                        "column": i.column,
+                        "path": i.path,
+                        "message": i.message,
+                        "severity": i.severity,
+                        "code": i.code,
+                    }
+                    for i in issues
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        _print_issues(issues)
+        checked = workspace.check(list(paths) if paths else None)
+        click.echo(
+            f"{len(checked.maps)} map(s) checked: {len(errors)} error(s), "
+            f"{len(issues) - len(errors)} warning(s)",
+            err=True,
+        )
+    ctx.exit(1 if errors else 0)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("map_ref", metavar="MAP", required=False)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output file (.svg .html .png .pdf), or a directory with --all.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Output format (default: from the file suffix).",
+)
+@click.option("--all", "render_all", is_flag=True, help="Render every map into the -o directory.")
+@click.option(
+    "--formats",
+    default=",".join(FORMATS),
+    show_default=True,
+    help="With --all: comma-separated formats.",
+)
+@click.pass_context
+def render(
+    ctx: click.Context,
+    map_ref: str | None,
+    output: Path,
+    fmt: str | None,
+    render_all: bool,
+    formats: str,
+) -> None:
+    """Draw MAP (an id or a file) as SVG, HTML, PNG or PDF.
+
+    PNG and PDF are drawn by a headless Chromium (apt-get install chromium).
+
+    \b
+    Example:
+      journeylens -w shoes render current-state -o current-state.png
+      journeylens -w shoes render --all -o rendered/ --formats svg,png
+    """
+    workspace = _workspace(ctx)
+    if render_all:
+        written = workspace.render_all(output, [f.strip() for f in formats.split(",") if f])
+    elif map_ref is None:
+        raise click.UsageError("give a MAP, or --all")
+    else:
+        written = [workspace.render(map_ref, output, fmt)]
+    for path in written:
+        click.echo(str(path))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option(
+    "--kind",
+    type=click.Choice(["map", "workspace"]),
+    default="map",
+    show_default=True,
+    help="Which document's schema.",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to a file.")
+def schema(kind: str, output: Path | None) -> None:
+    """Print the JSON Schema of map files (or of journeylens.yaml).
+
+    \b
+    Example:
+      journeylens schema > journey-map.schema.json
+      journeylens schema --kind workspace -o workspace.schema.json
+    """
+    text = Workspace.schema("map" if kind == "map" else "workspace")
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("export-mermaid", context_settings=CONTEXT)
+@click.argument("map_ref", metavar="MAP")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to a file.")
+@click.pass_context
+def export_mermaid_command(ctx: click.Context, map_ref: str, output: Path | None) -> None:
+    """Print MAP as a Mermaid `journey` diagram (emotion -2..+2 becomes score 1..5).
+
+    \b
+    Example:
+      journeylens -w shoes export-mermaid current-state > current-state.mmd
+    """
+    text = _workspace(ctx).export_mermaid(map_ref)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("import-mermaid", context_settings=CONTEXT)
+@click.argument(
+    "source", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--id", "map_id", help="Id of the new map (default: from the file name).")
+@click.option("--force", is_flag=True, help="Replace a map file with the same id.")
+@click.pass_context
+def import_mermaid_command(
+    ctx: click.Context, source: Path, map_id: str | None, force: bool
+) -> None:
+    """Create a map from a Mermaid `journey` diagram in FILE.
+
+    Actors the workspace does not know are added to journeylens.yaml as personas.
+
+    \b
+    Example:
+      journeylens -w shoes import-mermaid onboarding.mmd --id onboarding
+    """
+    target, personas, warnings = _workspace(ctx).import_mermaid(source, map_id=map_id, force=force)
+    _print_issues(warnings)
+    click.echo(f"wrote {target}")
+    if personas:
+        click.echo(f"added persona(s) to journeylens.yaml: {', '.join(personas)}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"))
+@click.option(
+    "--formats",
+    default=",".join(FORMATS),
+    show_default=True,
+    help="Comma-separated output formats.",
+)
+def demo(directory: Path, formats: str) -> None:
+    """Create the running-shoes example in DIRECTORY and render all its maps.
+
+    \b
+    Example:
+      journeylens demo demo/
+    """
+    workspace = Workspace.init(directory, example="running-shoes", force=True)
+    outdir = directory / "rendered"
+    written = workspace.render_all(outdir, [f.strip() for f in formats.split(",") if f])
+    for path in written:
+        click.echo(str(path))
+    click.echo(f"\n{len(written)} file(s) in {outdir}/ - open {outdir}/current-state.html")
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(cli.main(prog_name="journeylens", standalone_mode=True))

@@ -1,0 +1,269 @@
+"""The façade over a workspace directory: the one API the CLI (and later the web app) calls.
+
+It composes the layers below — documents (files, validation), render (drawing) — so that the
+shells stay thin and never reach past it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+from journeylens.documents.loading import Loaded
+from journeylens.documents.mermaid import export_mermaid, import_mermaid, slug
+from journeylens.documents.schema import SchemaKind, json_schema_text
+from journeylens.documents.workspace_files import (
+    MAPS_DIR,
+    WORKSPACE_FILE,
+    WorkspaceCheck,
+    check_workspace,
+    load_workspace_file,
+    save_document,
+)
+from journeylens.documents.yaml_io import merge_into, write_yaml
+from journeylens.errors import Issue, RenderError, ValidationError, WorkspaceError
+from journeylens.model.journey_map import JourneyMap
+from journeylens.model.workspace import WorkspaceFile
+from journeylens.render import FORMATS, OutputFormat
+from journeylens.render.html import render_html
+from journeylens.render.journey_map import render_svg
+
+EXAMPLES = ("running-shoes",)
+
+
+def examples_root() -> Path:
+    return Path(str(resources.files("journeylens").joinpath("examples")))
+
+
+def output_format(path: Path, explicit: str | None = None) -> OutputFormat:
+    """The format named explicitly, or by the file's suffix."""
+    name = (explicit or path.suffix.lstrip(".")).lower()
+    for fmt in FORMATS:
+        if fmt == name:
+            return fmt
+    raise RenderError(f"cannot tell the output format of {path}: use one of .{', .'.join(FORMATS)}")
+
+
+class Workspace:
+    """A journeylens workspace on disk (``journeylens.yaml`` + ``maps/``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    # -- opening and creating ----------------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path | str = ".") -> Workspace:
+        path = Path(root)
+        if not (path / WORKSPACE_FILE).is_file():
+            raise WorkspaceError(
+                f"{path} is not a journeylens workspace (no {WORKSPACE_FILE}); "
+                "create one with: journeylens init DIR --example running-shoes"
+            )
+        return cls(path)
+
+    @classmethod
+    def init(
+        cls,
+        root: Path | str,
+        *,
+        example: str | None = None,
+        name: str | None = None,
+        force: bool = False,
+    ) -> Workspace:
+        """Create a workspace: a copy of a bundled example, or an empty one."""
+        path = Path(root)
+        if (path / WORKSPACE_FILE).exists() and not force:
+            raise WorkspaceError(f"{path / WORKSPACE_FILE} already exists (use --force)")
+        path.mkdir(parents=True, exist_ok=True)
+        if example is not None:
+            if example not in EXAMPLES:
+                raise WorkspaceError(
+                    f"unknown example {example!r}; available: {', '.join(EXAMPLES)}"
+                )
+            shutil.copytree(examples_root() / example, path, dirs_exist_ok=True)
+            return cls(path)
+        ident = "".join(ch if ch.isalnum() else "-" for ch in (name or path.resolve().name))
+        settings = WorkspaceFile.model_validate(
+            {
+                "workspace": {
+                    "id": ident.strip("-").lower() or "workspace",
+                    "name": name or path.resolve().name,
+                }
+            }
+        )
+        write_yaml(
+            path / WORKSPACE_FILE,
+            merge_into(
+                None,
+                settings.model_dump(mode="json", exclude_defaults=True, exclude={"journeylens"})
+                | {"journeylens": 1},
+            ),
+        )
+        (path / MAPS_DIR).mkdir(exist_ok=True)
+        return cls(path)
+
+    # -- reading and validating ----------------------------------------------------------------
+    def check(self, paths: Sequence[Path] | None = None) -> WorkspaceCheck:
+        """Every issue in the workspace, or only in ``paths`` (map files or journeylens.yaml)."""
+        return check_workspace(self.root, list(paths) if paths is not None else None)
+
+    def validate(self, paths: Sequence[Path] | None = None) -> list[Issue]:
+        return self.check(paths).issues
+
+    def _valid_check(self) -> WorkspaceCheck:
+        check = self.check()
+        if check.workspace.model is None or check.workspace.issues:
+            errors = [i for i in check.workspace.issues if i.severity == "error"]
+            if check.workspace.model is None or errors:
+                raise ValidationError(check.workspace.issues)
+        return check
+
+    @property
+    def settings(self) -> WorkspaceFile:
+        """The validated ``journeylens.yaml``; raises :class:`ValidationError` if invalid."""
+        loaded = load_workspace_file(self.root)
+        if loaded.model is None or any(i.severity == "error" for i in loaded.issues):
+            raise ValidationError(loaded.issues)
+        return loaded.model
+
+    def maps(self) -> list[JourneyMap]:
+        """Every valid map; invalid ones are left out (``validate`` says why)."""
+        return [m.model for m in self.check().maps if m.model is not None]
+
+    def _loaded_map(self, ref: str) -> Loaded[JourneyMap]:
+        check = self._valid_check()
+        as_path = Path(ref)
+        for loaded in check.maps:
+            tree_id = loaded.tree.get("id") if isinstance(loaded.tree, dict) else None
+            if tree_id == ref or (as_path.suffix and loaded.path.resolve() == as_path.resolve()):
+                if loaded.model is None:
+                    raise ValidationError(loaded.issues)
+                return loaded
+        if as_path.suffix and as_path.is_file():
+            extra = self.check([as_path]).maps
+            if extra and extra[0].model is not None:
+                return extra[0]
+            if extra:
+                raise ValidationError(extra[0].issues)
+        known = ", ".join(
+            sorted(str(m.tree.get("id")) for m in check.maps if isinstance(m.tree, dict))
+        )
+        raise WorkspaceError(f"no map {ref!r} in {self.root} (maps: {known or 'none'})")
+
+    def map(self, ref: str) -> JourneyMap:
+        """A map by id (``current-state``) or by file path."""
+        model = self._loaded_map(ref).model
+        assert model is not None
+        return model
+
+    def save_map(self, journey_map: JourneyMap, path: Path | None = None) -> Path:
+        """Write a map, keeping the comments and key order of the file it came from."""
+        try:
+            loaded = self._loaded_map(journey_map.id)
+        except WorkspaceError:
+            target = path or self.root / MAPS_DIR / f"{journey_map.id}.yaml"
+            write_yaml(
+                target, merge_into(None, journey_map.model_dump(mode="json", exclude_unset=True))
+            )
+            return target
+        save_document(loaded, journey_map)
+        return loaded.path
+
+    # -- rendering -------------------------------------------------------------------------------
+    def render_svg(self, ref: str) -> str:
+        return render_svg(self.map(ref), self.settings)
+
+    def render(self, ref: str, output: Path, fmt: str | None = None) -> Path:
+        """Draw one map into ``output``; the format comes from ``fmt`` or the suffix."""
+        return self.render_many([(ref, output, output_format(output, fmt))])[0]
+
+    def render_many(self, jobs: Iterable[tuple[str, Path, OutputFormat]]) -> list[Path]:
+        """Draw several maps, starting the browser once if any PNG or PDF is asked for."""
+        jobs = list(jobs)
+        settings = self.settings
+        drawn: dict[str, tuple[JourneyMap, str]] = {}
+        for ref, _, _ in jobs:
+            if ref not in drawn:
+                model = self.map(ref)
+                drawn[ref] = (model, render_svg(model, settings))
+        needs_browser = any(fmt in ("png", "pdf") for _, _, fmt in jobs)
+        written: list[Path] = []
+        if needs_browser:
+            from journeylens.render.raster import Rasterizer
+
+            with Rasterizer() as raster:
+                for ref, output, fmt in jobs:
+                    written.append(self._write(drawn[ref], output, fmt, raster, settings))
+        else:
+            for ref, output, fmt in jobs:
+                written.append(self._write(drawn[ref], output, fmt, None, settings))
+        return written
+
+    @staticmethod
+    def _write(
+        drawing: tuple[JourneyMap, str],
+        output: Path,
+        fmt: OutputFormat,
+        raster: object,
+        settings: WorkspaceFile,
+    ) -> Path:
+        model, svg = drawing
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "svg":
+            output.write_text(svg, encoding="utf-8")
+        elif fmt == "html":
+            html = render_html(model, svg, fallback_language=settings.workspace.default_language)
+            output.write_text(html, encoding="utf-8")
+        else:
+            from journeylens.render.raster import Rasterizer
+
+            assert isinstance(raster, Rasterizer)
+            output.write_bytes(raster.png(svg) if fmt == "png" else raster.pdf(svg))
+        return output
+
+    def render_all(self, outdir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+        """Every valid map in every format, named ``<map id>.<format>``."""
+        chosen = [output_format(Path(f"x.{f}")) for f in formats]
+        jobs = [(m.id, outdir / f"{m.id}.{fmt}", fmt) for m in self.maps() for fmt in chosen]
+        return self.render_many(jobs)
+
+    # -- interchange -------------------------------------------------------------------------------
+    @staticmethod
+    def schema(kind: SchemaKind = "map") -> str:
+        return json_schema_text(kind)
+
+    def export_mermaid(self, ref: str) -> str:
+        return export_mermaid(self.map(ref), self.settings)
+
+    def import_mermaid(
+        self, source: Path, *, map_id: str | None = None, force: bool = False
+    ) -> tuple[Path, list[str], list[Issue]]:
+        """Create a map from a Mermaid file; actors not in the registry become personas."""
+        loaded = load_workspace_file(self.root)
+        settings = self.settings
+        result = import_mermaid(
+            source.read_text(encoding="utf-8"),
+            file=str(source),
+            map_id=map_id or _stem_id(source),
+            language=settings.workspace.default_language,
+            workspace=settings,
+        )
+        target = self.root / MAPS_DIR / f"{result.journey_map.id}.yaml"
+        if target.exists() and not force:
+            raise WorkspaceError(f"{target} already exists (use --force or --id)")
+        if result.new_personas:
+            updated = settings.model_copy(deep=True)
+            updated.personas = [*updated.personas, *result.new_personas]
+            save_document(loaded, updated)
+        write_yaml(
+            target, merge_into(None, result.journey_map.model_dump(mode="json", exclude_unset=True))
+        )
+        return target, [p.id for p in result.new_personas], result.warnings
+
+
+def _stem_id(path: Path) -> str | None:
+    stem = path.name.split(".")[0]
+    value = slug(stem, "")
+    return value or None

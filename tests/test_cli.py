@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from journeylens.cli import cli
+
+COMMANDS = ["init", "validate", "render", "schema", "export-mermaid", "import-mermaid", "demo"]
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+def test_every_command_has_help_with_an_example(command: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+    assert "journeylens " in result.stdout.split("Example:")[1]
+
+
+def test_init_validate_render_svg_and_html(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = tmp_path / "shoes"
+    result = runner.invoke(cli, ["init", str(ws), "--example", "running-shoes"])
+    assert result.exit_code == 0, result.output
+    assert "current-state  (current, en)" in result.stdout
+    assert runner.invoke(cli, ["-w", str(ws), "validate"]).exit_code == 0
+    out = tmp_path / "out" / "map.svg"
+    result = runner.invoke(cli, ["-w", str(ws), "render", "current-state", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("<svg")
+    result = runner.invoke(
+        cli,
+        ["-w", str(ws), "render", "--all", "-o", str(tmp_path / "all"), "--formats", "svg,html"],
+    )
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "all").glob("*.html"))) == len(list((ws / "maps").glob("*")))
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path)]).exit_code == 0
+    result = runner.invoke(cli, ["init", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "already exists" in result.stderr
+
+
+def test_empty_workspace_is_valid_and_has_no_maps(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path / "empty")]).exit_code == 0
+    result = runner.invoke(cli, ["-w", str(tmp_path / "empty"), "validate"])
+    assert result.exit_code == 0
+    assert "0 map(s) checked" in result.stderr
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-w", str(tmp_path), "validate"])
+    assert result.exit_code == 1
+    assert "not a journeylens workspace" in result.stderr
+    runner.invoke(cli, ["init", str(tmp_path / "ws"), "--example", "running-shoes"])
+    result = runner.invoke(cli, ["-w", str(tmp_path / "ws"), "render", "nope", "-o", "x.svg"])
+    assert result.exit_code == 1 and "no map 'nope'" in result.stderr
+    result = runner.invoke(
+        cli, ["-w", str(tmp_path / "ws"), "render", "current-state", "-o", str(tmp_path / "x.gif")]
+    )
+    assert result.exit_code == 1 and "cannot tell the output format" in result.stderr
+
+
+def test_schema_is_json_schema_for_both_documents() -> None:
+    runner = CliRunner()
+    schema = json.loads(runner.invoke(cli, ["schema"]).stdout)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert "stages" in schema["required"]
+    workspace = json.loads(runner.invoke(cli, ["schema", "--kind", "workspace"]).stdout)
+    assert "touchpoints" in workspace["properties"]
+
+
+def test_mermaid_export_then_import_round_trips_stages_steps_and_emotion(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    runner.invoke(cli, ["init", str(ws), "--example", "running-shoes"])
+    exported = runner.invoke(cli, ["-w", str(ws), "export-mermaid", "current-state"])
+    assert exported.exit_code == 0
+    text = exported.stdout
+    assert text.startswith("journey\n    title Ana buys her first running shoes\n")
+    assert "      Pays by card on her phone: 1: Ana‚ the new runner\n" in text
+    source = tmp_path / "copy.mmd"
+    source.write_text(text.replace("Ana‚ the new runner", "Ana‚ the new runner, Sam"))
+    result = runner.invoke(cli, ["-w", str(ws), "import-mermaid", str(source), "--id", "copy"])
+    assert result.exit_code == 0, result.output
+    assert "added persona(s) to journeylens.yaml: p-sam" in result.stdout
+    assert runner.invoke(cli, ["-w", str(ws), "validate"]).exit_code == 0
+    again = runner.invoke(cli, ["-w", str(ws), "export-mermaid", "copy"]).stdout
+    assert again.replace(": Ana‚ the new runner, Sam", ": Ana‚ the new runner") == text
+    assert "# journeylens workspace" in (ws / "journeylens.yaml").read_text()  # comment kept
+
+
+def test_import_mermaid_reports_positions(tmp_path: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(cli, ["init", str(tmp_path / "ws")])
+    bad = tmp_path / "bad.mmd"
+    bad.write_text("journey\n  title T\n  section S\n    Task without score\n    Pay: x: A\n")
+    result = runner.invoke(cli, ["-w", str(tmp_path / "ws"), "import-mermaid", str(bad)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{bad}:4:5: expected 'Task: score: actors', 'section ...' or 'title ...'",
+        f"{bad}:5:10: expected a whole-number score 1..5, got 'x'",
+    ]
