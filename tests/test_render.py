@@ -77,6 +77,24 @@ def test_hebrew_map_is_right_to_left_and_mirrored(example: Workspace) -> None:
     assert ex["Awareness"] < ex["Loyalty"]
 
 
+def test_every_line_stays_on_the_canvas_in_both_directions(example: Workspace) -> None:
+    settings = example.settings
+    for journey_map in example.maps():
+        svg = render_svg(journey_map, settings)
+        root = ElementTree.fromstring(svg)
+        width = float(root.get("width", "0"))
+        rtl = journey_map.text_direction == "rtl"
+        for text in _texts(svg):
+            size = float(text.get("font-size", "12"))
+            bold = text.get("font-weight") == "700"
+            middle = text.get("text-anchor") == "middle"
+            for span in text.iter(f"{SVG}tspan"):
+                x = float(span.get("x", "0"))
+                used = fonts.text_width(span.text or "", size, bold=bold)
+                left = x - used / 2 if middle else (x - used if rtl else x)
+                assert 0 <= left and left + used <= width, (journey_map.id, span.text)
+
+
 def test_customer_text_is_escaped_never_executed(example: Workspace) -> None:
     journey_map = example.map("current-state").model_copy(deep=True)
     journey_map.title = PAYLOAD
@@ -182,7 +200,9 @@ def test_png_is_drawn_and_not_blank(example: Workspace, rasterizer) -> None:  # 
         raw = small.tobytes()
         pixels = [tuple(raw[i : i + 3]) for i in range(0, len(raw), 3)]
         not_white = sum(1 for p in pixels if sum(p) < 720) / len(pixels)
-        assert not_white > 0.15, map_id
+        ink = sum(1 for p in pixels if sum(p) < 300) / len(pixels)  # text, icons, the curve
+        assert not_white > 0.05, map_id
+        assert ink > 0.003, map_id
         assert len(set(pixels)) > 200, map_id
 
 

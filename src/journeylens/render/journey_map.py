@@ -114,7 +114,7 @@ class _Canvas:
         if not lines:
             return 0.0
         # Text starts at the box's right edge in a right-to-left drawing.
-        start = self.mx(x + w) if self.rtl else x
+        start = self.mx(x)  # the right edge of the mirrored box in RTL
         tx = self.mx(x + w / 2) if anchor == "middle" else start
         attrs = {"x": _fmt(tx), "y": _fmt(y + size), "font-size": _fmt(size), "fill": colour}
         if bold:
@@ -624,36 +624,37 @@ class _MapDrawing:
             y += block_h + 8
 
     # Opportunities.
-    def _opportunity_blocks(self, step: Step, width: float) -> list[tuple[list[str], str]]:
+    def _opportunity_blocks(self, step: Step, width: float) -> list[tuple[list[str], list[str]]]:
         blocks = []
         for ref in step.opportunities:
             opportunity = self.ws.opportunity(ref) if self.ws else None
             if opportunity is None:
-                blocks.append((self.lines(ref, 12, width=width - 30), ""))
+                blocks.append((self.lines(ref, 12, width=width - 30), []))
                 continue
-            score = (
-                f"{self.l('evidence')}: {self.l(opportunity.evidence)} · "
-                if opportunity.evidence
-                else ""
-            )
-            score += (
-                f"V {opportunity.customer_value}/{opportunity.business_value}"
-                f" · E {opportunity.effort}"
-            )
-            blocks.append((self.lines(self.t(opportunity.name), 12, width=width - 30), score))
+            facts = [
+                f"{self.l('value')} {opportunity.customer_value}/{opportunity.business_value}",
+                f"{self.l('effort')} {opportunity.effort}",
+            ]
+            if opportunity.evidence:
+                facts.append(self.l(opportunity.evidence))
+            name = self.lines(self.t(opportunity.name), 12, width=width - 30)
+            blocks.append((name, self.lines(" · ".join(facts), 10, width=width - 30)))
         return blocks
 
     def measure_opportunities(self, step: Step, width: float) -> float:
-        return sum(12 * LINE * len(b) + 36 for b, _ in self._opportunity_blocks(step, width))
+        return sum(
+            12 * LINE * len(name) + 10 * LINE * len(facts) + 22
+            for name, facts in self._opportunity_blocks(step, width)
+        )
 
     def draw_opportunities(self, step: Step, x: float, y: float, w: float, h: float) -> None:
         c = self.canvas
-        for block, score in self._opportunity_blocks(step, w):
-            block_h = 12 * LINE * len(block) + 28
+        for name, facts in self._opportunity_blocks(step, w):
+            block_h = 12 * LINE * len(name) + 10 * LINE * len(facts) + 14
             c.rect(None, x - 4, y, w + 8, block_h, rx="5", fill="#e7f5ff", stroke="#74c0fc")
             c.icon("idea", x + 6, y + 7, 16, "#1971c2")
-            used = c.text(x + 26, y + 6, w - 30, block, size=12, colour="#1c3d5a")
-            c.text(x + 26, y + 8 + used, w - 30, [score], size=10, colour=MUTED)
+            used = c.text(x + 26, y + 6, w - 30, name, size=12, colour="#1c3d5a")
+            c.text(x + 26, y + 7 + used, w - 30, facts, size=10, colour=MUTED)
             y += block_h + 8
 
     # Emotion: drawn after the lane grid exists, as a curve across all columns.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 _EN = {
+    "value": "value",
+    "effort": "effort",
     "steps": "Customer actions",
     "touchpoints": "Touchpoints & channels",
     "thoughts": "Thoughts",
@@ -39,6 +41,8 @@ _EN = {
     "evidence": "Evidence",
 }
 _RO = {
+    "value": "valoare",
+    "effort": "efort",
     "steps": "Acțiunile clientului",
     "touchpoints": "Puncte de contact și canale",
     "thoughts": "Gânduri",
@@ -75,6 +79,8 @@ _RO = {
     "evidence": "Dovezi",
 }
 _RU = {
+    "value": "ценность",
+    "effort": "усилия",
     "steps": "Действия клиента",
     "touchpoints": "Точки контакта и каналы",
     "thoughts": "Мысли",
@@ -111,6 +117,8 @@ _RU = {
     "evidence": "Обоснованность",
 }
 _SL = {
+    "value": "vrednost",
+    "effort": "trud",
     "steps": "Dejanja stranke",
     "touchpoints": "Stične točke in kanali",
     "thoughts": "Misli",
@@ -147,6 +155,8 @@ _SL = {
     "evidence": "Podprtost",
 }
 _HE = {
+    "value": "ערך",
+    "effort": "מאמץ",
     "steps": "פעולות הלקוח",
     "touchpoints": "נקודות מגע וערוצים",
     "thoughts": "מחשבות",
