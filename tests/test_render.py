@@ -92,7 +92,7 @@ def test_every_line_stays_on_the_canvas_in_both_directions(example: Workspace) -
                 x = float(span.get("x", "0"))
                 used = fonts.text_width(span.text or "", size, bold=bold)
                 left = x - used / 2 if middle else (x - used if rtl else x)
-                assert 0 <= left and left + used <= width, (journey_map.id, span.text)
+                assert left >= 0 and left + used <= width, (journey_map.id, span.text)
 
 
 def test_customer_text_is_escaped_never_executed(example: Workspace) -> None:

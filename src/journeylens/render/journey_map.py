@@ -625,7 +625,7 @@ class _MapDrawing:
 
     # Opportunities.
     def _opportunity_blocks(self, step: Step, width: float) -> list[tuple[list[str], list[str]]]:
-        blocks = []
+        blocks: list[tuple[list[str], list[str]]] = []
         for ref in step.opportunities:
             opportunity = self.ws.opportunity(ref) if self.ws else None
             if opportunity is None:
