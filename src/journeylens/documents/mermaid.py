@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from journeylens.errors import Issue, ValidationError
+from journeylens.errors import Issue, Severity, ValidationError
 from journeylens.model.common import localize
 from journeylens.model.journey_map import JourneyMap, Stage, Step
 from journeylens.model.workspace import Persona, WorkspaceFile
@@ -63,6 +63,10 @@ def slug(text: str, fallback: str) -> str:
     return value or fallback
 
 
+def _at(file: str, line: int, column: int, message: str, severity: Severity = "error") -> Issue:
+    return Issue(file, line, column, "", message, severity, code="mermaid")
+
+
 @dataclass
 class MermaidImport:
     """A map read from Mermaid, and the personas its actors need in the registry."""
@@ -104,13 +108,7 @@ def import_mermaid(
         if not seen_header:
             if line != "journey":
                 issues.append(
-                    Issue(
-                        file,
-                        number,
-                        column,
-                        "",
-                        f"expected 'journey' as the first statement, got {line!r:.40}",
-                    )
+                    _at(file, number, column, f"expected 'journey' first, got {line!r:.40}")
                 )
                 break
             seen_header = True
@@ -129,11 +127,10 @@ def import_mermaid(
             match = _TASK.match(raw)
             if match is None:
                 issues.append(
-                    Issue(
+                    _at(
                         file,
                         number,
                         column,
-                        "",
                         "expected 'Task: score: actors', 'section ...' or 'title ...'",
                     )
                 )
@@ -141,28 +138,13 @@ def import_mermaid(
             score_text = match.group("score")
             score_column = match.start("score") + 1
             if not re.fullmatch(r"-?\d+", score_text):
-                issues.append(
-                    Issue(
-                        file,
-                        number,
-                        score_column,
-                        "",
-                        f"expected a whole-number score 1..5, got {score_text!r}",
-                    )
-                )
+                message = f"expected a whole-number score 1..5, got {score_text!r}"
+                issues.append(_at(file, number, score_column, message))
                 continue
             score = int(score_text)
             if not 1 <= score <= 5:
-                warnings.append(
-                    Issue(
-                        file,
-                        number,
-                        score_column,
-                        "",
-                        f"score {score} is outside 1..5; clamped",
-                        "warning",
-                    )
-                )
+                message = f"score {score} is outside 1..5; clamped"
+                warnings.append(_at(file, number, score_column, message, "warning"))
             if not stages:
                 stages.append({"id": unique("journey"), "name": title or "Journey", "steps": []})
             actors = [
@@ -182,9 +164,9 @@ def import_mermaid(
                 )
             )
     if not seen_header and not issues:
-        issues.append(Issue(file, 1, 1, "", "empty diagram: expected 'journey'"))
+        issues.append(_at(file, 1, 1, "empty diagram: expected 'journey'"))
     if not stages and not issues:
-        issues.append(Issue(file, 1, 1, "", "the diagram has no sections or tasks"))
+        issues.append(_at(file, 1, 1, "the diagram has no sections or tasks"))
     if issues:
         raise ValidationError(issues)
 
