@@ -253,7 +253,7 @@ class _MapDrawing:
             size=26,
             bold=True,
         )
-        kind = [self.l(m.type), m.status.replace("_", " "), m.language]
+        kind = [self.l(m.type), self.l(f"status_{m.status}"), m.language]
         if m.based_on:
             kind.append(f"{self.l('based_on')}: {m.based_on}")
         y += 4 + c.text(MARGIN, y + 4, full_w, [" · ".join(kind)], size=12.5, colour=MUTED)

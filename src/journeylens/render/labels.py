@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 _EN = {
+    "status_draft": "draft",
+    "status_in_review": "in review",
+    "status_approved": "approved",
+    "status_live": "live",
+    "status_archived": "archived",
     "value": "value",
     "effort": "effort",
     "steps": "Customer actions",
@@ -41,6 +46,11 @@ _EN = {
     "evidence": "Evidence",
 }
 _RO = {
+    "status_draft": "ciornă",
+    "status_in_review": "în revizuire",
+    "status_approved": "aprobată",
+    "status_live": "activă",
+    "status_archived": "arhivată",
     "value": "valoare",
     "effort": "efort",
     "steps": "Acțiunile clientului",
@@ -79,6 +89,11 @@ _RO = {
     "evidence": "Dovezi",
 }
 _RU = {
+    "status_draft": "черновик",
+    "status_in_review": "на согласовании",
+    "status_approved": "утверждена",
+    "status_live": "действующая",
+    "status_archived": "в архиве",
     "value": "ценность",
     "effort": "усилия",
     "steps": "Действия клиента",
@@ -117,6 +132,11 @@ _RU = {
     "evidence": "Обоснованность",
 }
 _SL = {
+    "status_draft": "osnutek",
+    "status_in_review": "v pregledu",
+    "status_approved": "odobreno",
+    "status_live": "v uporabi",
+    "status_archived": "arhivirano",
     "value": "vrednost",
     "effort": "trud",
     "steps": "Dejanja stranke",
@@ -155,6 +175,11 @@ _SL = {
     "evidence": "Podprtost",
 }
 _HE = {
+    "status_draft": "טיוטה",
+    "status_in_review": "בבדיקה",
+    "status_approved": "מאושרת",
+    "status_live": "פעילה",
+    "status_archived": "בארכיון",
     "value": "ערך",
     "effort": "מאמץ",
     "steps": "פעולות הלקוח",
