@@ -108,3 +108,15 @@ def test_import_mermaid_reports_positions(tmp_path: Path) -> None:
         f"{bad}:4:5: expected 'Task: score: actors', 'section ...' or 'title ...'",
         f"{bad}:5:10: expected a whole-number score 1..5, got 'x'",
     ]
+
+
+def test_import_mermaid_clamps_out_of_range_scores_with_a_warning(tmp_path: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(cli, ["init", str(tmp_path / "ws")])
+    source = tmp_path / "onboarding.mmd"
+    source.write_text("journey\n  title Onboarding\n  section Sign up\n    Verify e-mail: 7: Me\n")
+    result = runner.invoke(cli, ["-w", str(tmp_path / "ws"), "import-mermaid", str(source)])
+    assert result.exit_code == 0, result.output
+    assert f"{source}:4:20: warning: score 7 is outside 1..5; clamped" in result.stdout
+    map_text = (tmp_path / "ws/maps/onboarding.yaml").read_text()
+    assert "emotion: 2" in map_text and "id: verify-e-mail" in map_text

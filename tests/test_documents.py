@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from journeylens.documents.loading import load_document
 from journeylens.documents.workspace_files import check_workspace, save_document
@@ -86,3 +87,29 @@ def test_saving_an_edit_keeps_comments_order_and_untouched_lines(tmp_path: Path)
     changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert changed == [("        emotion: -2", "        emotion: -1")]
     assert load_document(target, JourneyMap).model == edited
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_text_edit_saves_to_a_file_that_reads_back_the_same(data: st.DataObject) -> None:
+    import tempfile
+
+    from tests.strategies import plain
+
+    with tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / "current-state.yaml"
+        shutil.copy(EXAMPLE / "maps/current-state.yaml", target)
+        loaded = load_document(target, JourneyMap)
+        assert loaded.model is not None
+        edited = loaded.model.model_copy(deep=True)
+        steps = [s for _, s in edited.steps()]
+        step = data.draw(st.sampled_from(steps))
+        step.action = data.draw(plain)  # block context
+        if step.thoughts:
+            step.thoughts = [data.draw(plain)]  # flow context: [..., ...]
+        if step.pain_points:
+            step.pain_points[0].text = data.draw(plain)  # nested flow mapping
+        save_document(loaded, edited)
+        assert load_document(target, JourneyMap).model == edited
+        # Comments survive whichever way the save went.
+        assert target.read_text().startswith("# Current state: how Ana buys")
