@@ -120,3 +120,51 @@ def test_import_mermaid_clamps_out_of_range_scores_with_a_warning(tmp_path: Path
     assert f"{source}:4:20: warning: score 7 is outside 1..5; clamped" in result.stdout
     map_text = (tmp_path / "ws/maps/onboarding.yaml").read_text()
     assert "emotion: 2" in map_text and "id: verify-e-mail" in map_text
+
+
+def test_import_mermaid_never_overwrites_a_persona_and_refuses_bad_ids(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    runner.invoke(cli, ["init", str(ws), "--example", "running-shoes"])
+    source = tmp_path / "m.mmd"
+    # Mermaid splits actors on commas: "Marko" is a new actor, not the registry's p-marko.
+    source.write_text("journey\n  title T\n  section S\n    Runs: 4: Marko, the marathon regular\n")
+    result = runner.invoke(cli, ["-w", str(ws), "import-mermaid", str(source), "--id", "Bad id"])
+    assert result.exit_code == 1 and "is not a valid id" in result.stdout
+    result = runner.invoke(cli, ["-w", str(ws), "import-mermaid", str(source), "--language", "ro"])
+    assert result.exit_code == 0, result.output
+    assert "p-marko-2, p-the-marathon-regular" in result.stdout
+    text = (ws / "journeylens.yaml").read_text()
+    assert "&id" not in text and "*id" not in text  # no YAML aliases
+    assert runner.invoke(cli, ["-w", str(ws), "validate"]).exit_code == 0
+    imported = (ws / "maps/m.yaml").read_text()
+    assert "language: ro" in imported and "emotion: 1\n" in imported
+
+
+def test_render_all_reports_maps_it_could_not_draw(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    runner.invoke(cli, ["init", str(ws), "--example", "running-shoes"])
+    broken = ws / "maps/day-in-the-life.yaml"
+    broken.write_text(broken.read_text().replace("type: day_in_the_life", "type: daily"))
+    out = tmp_path / "out"
+    result = runner.invoke(
+        cli, ["-w", str(ws), "render", "--all", "-o", str(out), "--formats", "svg"]
+    )
+    assert result.exit_code == 1
+    assert (
+        "skipped " in result.stderr and "day-in-the-life.yaml: 2 error(s)" in result.stderr
+    )  # type, competitors
+    assert len(list(out.glob("*.svg"))) == 6
+    result = runner.invoke(cli, ["-w", str(ws), "render", "current-state", "--all", "-o", "x"])
+    assert result.exit_code == 2 and "drop MAP" in result.stderr
+
+
+def test_init_with_an_example_takes_the_name(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["init", str(tmp_path / "ws"), "--example", "running-shoes", "--name", "Shoes EU"]
+    )
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "ws/journeylens.yaml").read_text()
+    assert "Shoes EU" in text and text.startswith("# journeylens workspace")

@@ -113,3 +113,18 @@ def test_any_text_edit_saves_to_a_file_that_reads_back_the_same(data: st.DataObj
         assert load_document(target, JourneyMap).model == edited
         # Comments survive whichever way the save went.
         assert target.read_text().startswith("# Current state: how Ana buys")
+
+
+def test_appending_to_a_list_the_file_did_not_have_is_saved(tmp_path: Path) -> None:
+    target = tmp_path / "current-state.yaml"
+    shutil.copy(EXAMPLE / "maps/current-state.yaml", target)
+    loaded = load_document(target, JourneyMap)
+    assert loaded.model is not None
+    edited = loaded.model.model_copy(deep=True)
+    step = edited.step("add-to-cart")
+    assert step is not None and step.thoughts == []
+    step.thoughts.append("Is shipping free?")  # in place: pydantic does not mark it as set
+    save_document(loaded, edited)
+    reloaded = load_document(target, JourneyMap).model
+    assert reloaded is not None and reloaded.step("add-to-cart").thoughts == ["Is shipping free?"]  # type: ignore[union-attr]
+    assert target.read_text().startswith("# Current state: how Ana buys")

@@ -201,14 +201,25 @@ def test_reference_semantics() -> None:
     event = {"activity": "view_product", "channel": "web", "attributes": {"n": 3, "vip": True}}
     assert evaluate(parse_selector('activity ~ "view_*" and attr.n > 2'), event)
     assert not evaluate(parse_selector('activity ~ "view"'), event)  # globs are anchored
+    assert not evaluate(parse_selector('activity ~ "product"'), event)  # ...at both ends
+    assert not evaluate(parse_selector('activity ~ "iew_*"'), event)
     assert evaluate(parse_selector("activity ~ /prod/"), event)  # regexes search
     assert evaluate(parse_selector('channel not in ["app"] and attr.vip == true'), event)
     # A missing attribute is like SQL NULL: neither equal nor unequal.
     assert not evaluate(parse_selector('attr.missing == "x"'), event)
     assert not evaluate(parse_selector('attr.missing != "x"'), event)
     assert evaluate(parse_selector('not (attr.missing == "x")'), event)
-    # Mixed types never compare as ordered.
+    # Mixed types never compare (SQL keeps booleans, numbers and text apart).
     assert not evaluate(parse_selector('attr.n < "9"'), event)
+    assert not evaluate(parse_selector("attr.vip == 1"), event)
+    assert not evaluate(parse_selector("attr.vip in [1]"), event)
+    assert not evaluate(parse_selector('attr.n ~ "3"'), event)  # patterns match text only
+
+
+def test_single_quoted_strings_take_escaped_double_quotes() -> None:
+    assert parse_selector("""channel == 'say \\"hi\\" and \\'bye\\''""") == Compare(
+        Field("channel"), "==", "say \"hi\" and 'bye'"
+    )
 
 
 def test_fields_of_lists_every_field_read() -> None:

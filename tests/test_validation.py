@@ -62,15 +62,26 @@ def test_cli_json_output_names_file_line_column(in_broken: Path) -> None:
     result = CliRunner().invoke(cli, ["validate", "--json", "maps/many-errors.yaml"])
     assert result.exit_code == 1
     issues = json.loads(result.stdout)
-    assert {i["file"] for i in issues} == {str(Path("maps") / "many-errors.yaml")}
+    # The registry's errors are always shown: every map depends on it.
+    assert {i["file"] for i in issues} == {
+        str(Path("maps") / "many-errors.yaml"),
+        "journeylens.yaml",
+    }
     emotion = next(i for i in issues if i["path"] == "stages[0].steps[0].emotion")
     assert (emotion["line"], emotion["column"]) == (16, 18)
     assert emotion["message"] == "expected less than or equal to 2, got 3"
 
 
-def test_validating_one_file_reports_only_that_file(in_broken: Path) -> None:
+def test_validating_one_file_reports_it_and_the_registry(in_broken: Path) -> None:
     issues = Workspace.open(".").validate([Path("maps/syntax-error.yaml")])
-    assert [str(i) for i in issues] == [line for line in EXPECTED if "syntax-error" in line]
+    assert [str(i) for i in issues] == [
+        line for line in EXPECTED if "syntax-error" in line or line.startswith("journeylens.yaml")
+    ]
+
+
+def test_validating_the_workspace_file_checks_it_as_the_registry(in_broken: Path) -> None:
+    issues = Workspace.open(".").validate([Path("journeylens.yaml")])
+    assert [str(i) for i in issues] == [e for e in EXPECTED if e.startswith("journeylens.yaml")]
 
 
 def test_rendering_refuses_while_the_workspace_file_is_invalid(

@@ -19,6 +19,7 @@ from journeylens.documents.workspace_files import (
     WORKSPACE_FILE,
     WorkspaceCheck,
     check_workspace,
+    document_data,
     load_workspace_file,
     save_document,
 )
@@ -83,7 +84,13 @@ class Workspace:
                     f"unknown example {example!r}; available: {', '.join(EXAMPLES)}"
                 )
             shutil.copytree(examples_root() / example, path, dirs_exist_ok=True)
-            return cls(path)
+            workspace = cls(path)
+            if name is not None:
+                loaded = load_workspace_file(path)
+                renamed = workspace.settings.model_copy(deep=True)
+                renamed.workspace.name = name
+                save_document(loaded, renamed)
+            return workspace
         ident = "".join(ch if ch.isalnum() else "-" for ch in (name or path.resolve().name))
         settings = WorkspaceFile.model_validate(
             {
@@ -93,14 +100,8 @@ class Workspace:
                 }
             }
         )
-        write_yaml(
-            path / WORKSPACE_FILE,
-            merge_into(
-                None,
-                settings.model_dump(mode="json", exclude_defaults=True, exclude={"journeylens"})
-                | {"journeylens": 1},
-            ),
-        )
+        data = {"journeylens": 1} | settings.model_dump(mode="json", exclude_defaults=True)
+        write_yaml(path / WORKSPACE_FILE, merge_into(None, data))
         (path / MAPS_DIR).mkdir(exist_ok=True)
         return cls(path)
 
@@ -164,9 +165,7 @@ class Workspace:
             loaded = self._loaded_map(journey_map.id)
         except WorkspaceError:
             target = path or self.root / MAPS_DIR / f"{journey_map.id}.yaml"
-            write_yaml(
-                target, merge_into(None, journey_map.model_dump(mode="json", exclude_unset=True))
-            )
+            write_yaml(target, merge_into(None, document_data(journey_map)))
             return target
         save_document(loaded, journey_map)
         return loaded.path
@@ -223,8 +222,19 @@ class Workspace:
             output.write_bytes(raster.png(svg) if fmt == "png" else raster.pdf(svg))
         return output
 
+    def invalid_maps(self) -> list[tuple[str, list[Issue]]]:
+        """Map files that cannot be rendered, with their errors."""
+        return [
+            (m.display, [i for i in m.issues if i.severity == "error"])
+            for m in self.check().maps
+            if m.model is None
+        ]
+
     def render_all(self, outdir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-        """Every valid map in every format, named ``<map id>.<format>``."""
+        """Every valid map in every format, named ``<map id>.<format>``.
+
+        Invalid maps are left out; :meth:`invalid_maps` says which and why.
+        """
         chosen = [output_format(Path(f"x.{f}")) for f in formats]
         jobs = [(m.id, outdir / f"{m.id}.{fmt}", fmt) for m in self.maps() for fmt in chosen]
         return self.render_many(jobs)
@@ -238,7 +248,12 @@ class Workspace:
         return export_mermaid(self.map(ref), self.settings)
 
     def import_mermaid(
-        self, source: Path, *, map_id: str | None = None, force: bool = False
+        self,
+        source: Path,
+        *,
+        map_id: str | None = None,
+        language: str | None = None,
+        force: bool = False,
     ) -> tuple[Path, list[str], list[Issue]]:
         """Create a map from a Mermaid file; actors not in the registry become personas."""
         loaded = load_workspace_file(self.root)
@@ -247,7 +262,7 @@ class Workspace:
             source.read_text(encoding="utf-8"),
             file=str(source),
             map_id=map_id or _stem_id(source),
-            language=settings.workspace.default_language,
+            language=language or settings.workspace.default_language,
             workspace=settings,
         )
         target = self.root / MAPS_DIR / f"{result.journey_map.id}.yaml"
@@ -257,9 +272,7 @@ class Workspace:
             updated = settings.model_copy(deep=True)
             updated.personas = [*updated.personas, *result.new_personas]
             save_document(loaded, updated)
-        write_yaml(
-            target, merge_into(None, result.journey_map.model_dump(mode="json", exclude_unset=True))
-        )
+        write_yaml(target, merge_into(None, document_data(result.journey_map)))
         return target, [p.id for p in result.new_personas], result.warnings
 
 

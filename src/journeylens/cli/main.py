@@ -174,6 +174,8 @@ def render(
     """
     workspace = _workspace(ctx)
     if render_all:
+        if map_ref is not None or fmt is not None:
+            raise click.UsageError("--all renders every map: drop MAP and --format")
         written = workspace.render_all(output, [f.strip() for f in formats.split(",") if f])
     elif map_ref is None:
         raise click.UsageError("give a MAP, or --all")
@@ -181,6 +183,12 @@ def render(
         written = [workspace.render(map_ref, output, fmt)]
     for path in written:
         click.echo(str(path))
+    skipped = workspace.invalid_maps() if render_all else []
+    for display, issues in skipped:
+        click.echo(
+            f"skipped {display}: {len(issues)} error(s); run: journeylens validate", err=True
+        )
+    ctx.exit(1 if skipped else 0)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -230,10 +238,11 @@ def export_mermaid_command(ctx: click.Context, map_ref: str, output: Path | None
     "source", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--id", "map_id", help="Id of the new map (default: from the file name).")
+@click.option("--language", help="Language of the diagram's text (default: the workspace's).")
 @click.option("--force", is_flag=True, help="Replace a map file with the same id.")
 @click.pass_context
 def import_mermaid_command(
-    ctx: click.Context, source: Path, map_id: str | None, force: bool
+    ctx: click.Context, source: Path, map_id: str | None, language: str | None, force: bool
 ) -> None:
     """Create a map from a Mermaid `journey` diagram in FILE.
 
@@ -243,7 +252,9 @@ def import_mermaid_command(
     Example:
       journeylens -w shoes import-mermaid onboarding.mmd --id onboarding
     """
-    target, personas, warnings = _workspace(ctx).import_mermaid(source, map_id=map_id, force=force)
+    target, personas, warnings = _workspace(ctx).import_mermaid(
+        source, map_id=map_id, language=language, force=force
+    )
     _print_issues(warnings)
     click.echo(f"wrote {target}")
     if personas:

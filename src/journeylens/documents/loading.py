@@ -54,7 +54,11 @@ def load_document(path: Path, model_type: type[M], *, display: str | None = None
     if issues:
         return loaded
     if not isinstance(tree, CommentedMap):
-        what = "an empty file" if tree is None else type(tree).__name__
+        what = (
+            "an empty file"
+            if tree is None
+            else ("a list" if isinstance(tree, list) else f"a single value ({tree!r:.40})")
+        )
         loaded.issues.append(Issue(name, 1, 1, "", f"expected a mapping of fields, got {what}"))
         return loaded
     try:

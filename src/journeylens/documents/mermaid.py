@@ -17,6 +17,7 @@ from journeylens.model.common import localize
 from journeylens.model.journey_map import JourneyMap, Stage, Step
 from journeylens.model.workspace import Persona, WorkspaceFile
 
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}")
 _RESERVED = {":": "∶", "#": "＃", ";": "；"}
 _TASK = re.compile(
     r"^(?P<indent>\s*)(?P<task>[^:]+?)\s*:\s*(?P<score>[^:]*?)\s*(?::(?P<actors>.*))?$"
@@ -172,6 +173,7 @@ def import_mermaid(
 
     persona_ids: list[str] = []
     new_personas: list[Persona] = []
+    taken = {p.id for p in workspace.personas} if workspace else set()
     for name in actor_names:
         known = next(
             (
@@ -184,11 +186,26 @@ def import_mermaid(
         if known is not None:
             persona_ids.append(known.id)
             continue
-        persona = Persona(
-            id=f"p-{slug(name, f'actor-{len(new_personas) + 1}')}", name=name, evidence="assumed"
-        )
+        base, n = f"p-{slug(name, f'actor-{len(new_personas) + 1}')}", 2
+        persona_id = base
+        while persona_id in taken:
+            persona_id, n = f"{base}-{n}", n + 1
+        taken.add(persona_id)
+        persona = Persona(id=persona_id, name=name, evidence="assumed")
         new_personas.append(persona)
         persona_ids.append(persona.id)
+    if map_id is not None and not _ID.fullmatch(map_id):
+        raise ValidationError(
+            [
+                _at(
+                    file,
+                    1,
+                    1,
+                    f"--id {map_id!r} is not a valid id: use letters, "
+                    "digits, '_', '.' or '-', starting with a letter or digit",
+                )
+            ]
+        )
     journey_map = JourneyMap(
         id=map_id or slug(title, "imported-journey"),
         title=title or "Imported journey",

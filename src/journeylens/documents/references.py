@@ -72,7 +72,9 @@ class Registry:
 
 
 def _unknown(kind: str, ident: str, known: set[str] | dict[str, Any]) -> str:
-    listed = ", ".join(sorted(known)[:12]) or "none defined"
+    names = sorted(known)
+    listed = ", ".join(names[:12]) + (f", … ({len(names)} in all)" if len(names) > 12 else "")
+    listed = listed or "none defined"
     return f"unknown {kind} '{ident}' (known: {listed})"
 
 

@@ -83,7 +83,10 @@ def check_workspace(root: Path, only: list[Path] | None = None) -> WorkspaceChec
     registry = Registry.from_tree(workspace.tree) if isinstance(workspace.tree, dict) else None
     check = WorkspaceCheck(root, workspace)
     paths = map_files(root)
+    workspace_path = (root / WORKSPACE_FILE).resolve()
     for extra in only or []:
+        if extra.name == WORKSPACE_FILE or extra.resolve() == workspace_path:
+            continue
         if extra.resolve() not in {p.resolve() for p in paths}:
             paths.append(extra)
     check.maps = [load_map_file(path, registry) for path in paths]
@@ -91,8 +94,6 @@ def check_workspace(root: Path, only: list[Path] | None = None) -> WorkspaceChec
     if only is not None:
         wanted = {p.resolve() for p in only}
         check.maps = [m for m in check.maps if m.path.resolve() in wanted]
-        if (root / WORKSPACE_FILE).resolve() not in wanted:
-            workspace.issues = []
     return check
 
 
@@ -137,8 +138,27 @@ def _check_across_maps(maps: list[Loaded[JourneyMap]]) -> None:
 
 
 def document_data(model: Document) -> Any:
-    """The fields a document sets, as YAML-ready Python values (whole floats as ints)."""
-    return _tidy(model.model_dump(mode="python", exclude_unset=True))
+    """The fields a document sets or changes, as YAML-ready values (whole floats as ints).
+
+    Fields the file had stay even at their default; fields changed in place (a list appended
+    to) are caught by comparing with the defaults.
+    """
+    return _tidy(
+        _union(
+            model.model_dump(mode="python", exclude_unset=True),
+            model.model_dump(mode="python", exclude_defaults=True),
+        )
+    )
+
+
+def _union(given: Any, changed: Any) -> Any:
+    if isinstance(given, dict) and isinstance(changed, dict):
+        merged = {k: _union(v, changed.get(k)) for k, v in given.items()}
+        merged.update({k: v for k, v in changed.items() if k not in merged})
+        return merged
+    if isinstance(given, list) and isinstance(changed, list) and len(given) == len(changed):
+        return [_union(a, b) for a, b in zip(given, changed, strict=True)]
+    return given
 
 
 def _tidy(value: Any) -> Any:

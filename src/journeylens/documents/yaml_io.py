@@ -141,8 +141,10 @@ def merge_into(tree: Any, data: Any) -> Any:
         for position_, value in enumerate(data):
             old = None
             if isinstance(value, dict) and value.get("id") in by_id:
-                old = by_id[value["id"]]
-            elif not by_id and position_ < len(tree):
+                old = by_id.pop(value["id"])
+            elif not any(isinstance(i, CommentedMap) and "id" in i for i in tree) and (
+                position_ < len(tree)
+            ):
                 old = tree[position_]
             merged.append(merge_into(old, value))
         del tree[:]

@@ -24,7 +24,10 @@ def _text_shape(value: Any) -> Any:
 
 
 #: Plain text, or the same text per language: ``{en: "Pay", ro: "Plătește"}``.
-Text: TypeAlias = Annotated[str | dict[Language, str], BeforeValidator(_text_shape)]
+Text: TypeAlias = Annotated[
+    str | dict[Language, str],
+    BeforeValidator(_text_shape, json_schema_input_type=str | int | float | dict[Language, str]),
+]
 #: How much an item is backed by data (Smaply's colour-coded evidence, NN/g research levels).
 Evidence: TypeAlias = Literal["assumed", "research", "measured"]
 Direction: TypeAlias = Literal["ltr", "rtl"]

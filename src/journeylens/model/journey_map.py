@@ -94,7 +94,9 @@ class Step(Document):
     match: str | None = Field(default=None, description="selector binding events to the step")
     evidence: Evidence | None = None
 
-    @field_validator("moment_of_truth", mode="before")
+    @field_validator(
+        "moment_of_truth", mode="before", json_schema_input_type=MomentOfTruth | bool | None
+    )
     @classmethod
     def _flag_to_moment(cls, value: Any) -> Any:
         if value is True:

@@ -71,7 +71,7 @@ class Pattern:
     def regex(self) -> str:
         """The pattern as a regular expression every engine understands."""
         if self.kind == "glob":
-            return fnmatch.translate(self.pattern)
+            return "^" + fnmatch.translate(self.pattern)  # translate() anchors only the end
         return self.pattern
 
 
@@ -135,7 +135,7 @@ def _parser() -> Lark:
 def _unquote(token: Token) -> str:
     body = token[1:-1]
     if token.startswith("'"):
-        body = body.replace("\\'", "'").replace('"', '\\"')
+        body = re.sub(r'(?<!\\)"', r'\\"', body.replace("\\'", "'"))
     try:
         value = json.loads(f'"{body}"')
     except ValueError as exc:
@@ -360,12 +360,27 @@ def evaluate(selector: Selector, event: Mapping[str, object]) -> bool:
     value = _field_value(selector.field, event)
     if value is None:
         return False
-    if isinstance(selector, In):
-        return (value in selector.values) != selector.negated
     if isinstance(selector, Pattern):
+        if not isinstance(value, str):
+            return False
         flags = re.IGNORECASE if selector.ignore_case else 0
-        return re.search(selector.regex(), str(value), flags) is not None
+        return re.search(selector.regex(), value, flags) is not None
+    if isinstance(selector, In):
+        return any(_same_kind(value, v) and value == v for v in selector.values) != (
+            selector.negated
+        )
     return _compare(value, selector.op, selector.value)
+
+
+def _same_kind(left: object, right: object) -> bool:
+    """SQL keeps booleans, numbers and text apart; Python's True == 1 must not leak in."""
+
+    def kind(value: object) -> str:
+        if isinstance(value, bool):
+            return "bool"
+        return "number" if isinstance(value, int | float) else type(value).__name__
+
+    return kind(left) == kind(right)
 
 
 def _field_value(field: Field, event: Mapping[str, object]) -> object:
@@ -376,12 +391,12 @@ def _field_value(field: Field, event: Mapping[str, object]) -> object:
 
 
 def _compare(left: object, op: CompareOp, right: Scalar) -> bool:
+    if not _same_kind(left, right):
+        return False  # like SQL after a failed cast: neither equal nor unequal
     if op == "==":
         return left == right
     if op == "!=":
         return left != right
-    if isinstance(left, str) != isinstance(right, str):
-        return False
     try:
         if op == "<":
             return left < right  # type: ignore[operator]
