@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
-from journeylens.documents.loading import Loaded
+from journeylens.documents.loading import Loaded, load_document
 from journeylens.documents.mermaid import export_mermaid, import_mermaid, slug
 from journeylens.documents.schema import SchemaKind, json_schema_text
 from journeylens.documents.workspace_files import (
@@ -25,13 +25,19 @@ from journeylens.documents.workspace_files import (
 )
 from journeylens.documents.yaml_io import merge_into, write_yaml
 from journeylens.errors import Issue, RenderError, ValidationError, WorkspaceError
+from journeylens.ingest.formats import STREAMED, arrow_stream, bare_spec, detect_format
 from journeylens.model.journey_map import JourneyMap
+from journeylens.model.sources import SourceSpec
 from journeylens.model.workspace import WorkspaceFile
 from journeylens.render import FORMATS, OutputFormat
 from journeylens.render.html import render_html
 from journeylens.render.journey_map import render_svg
+from journeylens.store import database
+from journeylens.store.loading import BatchReport, load_file
+from journeylens.store.queries import Batch, QuarantinedRow, list_batches, list_quarantine
 
 EXAMPLES = ("running-shoes",)
+SOURCES_DIR = "sources"
 
 
 def examples_root() -> Path:
@@ -47,7 +53,110 @@ def output_format(path: Path, explicit: str | None = None) -> OutputFormat:
     raise RenderError(f"cannot tell the output format of {path}: use one of .{', .'.join(FORMATS)}")
 
 
-class Workspace:
+class DataMixin:
+    """Loading and reading events: the store side of the façade."""
+
+    root: Path
+
+    @property
+    def settings(self) -> WorkspaceFile:
+        """Provided by :class:`Workspace`."""
+        raise NotImplementedError
+
+    def sources(self) -> list[SourceSpec]:
+        """Every ``sources/*.yaml``; raises :class:`ValidationError` listing every problem."""
+        specs, issues = [], []
+        for path in sorted((self.root / SOURCES_DIR).glob("*.y*ml")):
+            loaded = load_document(path, SourceSpec)
+            issues.extend(loaded.issues)
+            if loaded.model is not None:
+                specs.append(loaded.model)
+        if issues:
+            raise ValidationError(issues)
+        return specs
+
+    def _spec_for(
+        self, target: str, fmt: str | None, source_id: str | None
+    ) -> tuple[SourceSpec, list[Path]]:
+        by_id = {spec.id: spec for spec in self.sources()}
+        if target in by_id:
+            spec = by_id[target]
+            pattern = spec.path
+            base = self.root if not Path(pattern).is_absolute() else Path("/")
+            files = (
+                sorted(base.glob(pattern.lstrip("/")))
+                if any(c in pattern for c in "*?[")
+                else [base / pattern.lstrip("/") if base == Path("/") else self.root / pattern]
+            )
+            files = [f for f in files if f.is_file()]
+            if not files:
+                raise WorkspaceError(f"source {spec.id!r}: no file matches {spec.path!r}")
+            return spec, files
+        path = Path(target)
+        if not path.is_file():
+            known = ", ".join(sorted(by_id)) or "none"
+            raise WorkspaceError(
+                f"{target}: no such file, and no source with that id (sources: {known})"
+            )
+        chosen = fmt or detect_format(path)
+        ident = source_id or slug(path.name.split(".")[0], "file")
+        return bare_spec(path, chosen, ident), [path]
+
+    def ingest(
+        self,
+        target: str | None = None,
+        *,
+        fmt: str | None = None,
+        source_id: str | None = None,
+        memory_limit: str = "1GB",
+    ) -> list[BatchReport]:
+        """Load a file or a source (all sources when ``target`` is None), one batch a file."""
+        jobs: list[tuple[SourceSpec, list[Path]]]
+        if target is None:
+            jobs = [self._spec_for(spec.id, None, None) for spec in self.sources()]
+            if not jobs:
+                raise WorkspaceError(f"no sources in {self.root / SOURCES_DIR}: give a file")
+        else:
+            jobs = [self._spec_for(target, fmt, source_id)]
+        try:
+            settings = self.settings
+            channels = [c.id for c in settings.channels]
+            touchpoints = [t.id for t in settings.touchpoints]
+        except ValidationError:
+            channels, touchpoints = [], []
+        reports = []
+        with database.writer(self.root, memory_limit=memory_limit) as con:
+            for spec, files in jobs:
+                for path in files:
+                    chosen = fmt or spec.format or detect_format(path)
+                    stream = arrow_stream(path, chosen, spec) if chosen in STREAMED else None
+                    reports.append(
+                        load_file(
+                            con,
+                            spec,
+                            path,
+                            fmt=chosen,
+                            arrow=stream,
+                            display=_display(path),
+                            known_channels=channels,
+                            known_touchpoints=touchpoints,
+                            pseudonym_key=_pseudonym_key(),
+                        )
+                    )
+        return reports
+
+    def batches(self) -> list[Batch]:
+        with database.reader(self.root) as con:
+            return list_batches(con)
+
+    def quarantine(
+        self, batch: int | None = None, limit: int | None = None
+    ) -> list[QuarantinedRow]:
+        with database.reader(self.root) as con:
+            return list_quarantine(con, batch=batch, limit=limit)
+
+
+class Workspace(DataMixin):
     """A journeylens workspace on disk (``journeylens.yaml`` + ``maps/``)."""
 
     def __init__(self, root: Path) -> None:
@@ -280,3 +389,15 @@ def _stem_id(path: Path) -> str | None:
     stem = path.name.split(".")[0]
     value = slug(stem, "")
     return value or None
+
+
+def _display(path: Path) -> str:
+    from journeylens.documents.workspace_files import display_path
+
+    return display_path(path)
+
+
+def _pseudonym_key() -> str | None:
+    import os
+
+    return os.environ.get("JOURNEYLENS_PSEUDONYM_KEY") or None

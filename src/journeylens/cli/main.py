@@ -284,6 +284,113 @@ def demo(directory: Path, formats: str) -> None:
     click.echo(f"\n{len(written)} file(s) in {outdir}/ - open {outdir}/current-state.html")
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("target", metavar="[FILE|SOURCE]", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "tsv", "parquet", "jsonl", "xlsx", "xes"]),
+    help="Format of FILE (default: from its name).",
+)
+@click.option("--source-id", help="Source name for a bare FILE (default: from its name).")
+@click.option(
+    "--memory-limit",
+    default="1GB",
+    show_default=True,
+    help="DuckDB memory limit; larger loads spill to disk.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the batch counts as JSON.")
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    target: str | None,
+    fmt: str | None,
+    source_id: str | None,
+    memory_limit: str,
+    as_json: bool,
+) -> None:
+    """Load events from FILE, from the source SOURCE (sources/SOURCE.yaml), or from every source.
+
+    Each file is one batch: all of it or nothing. Rows that fail validation go to the
+    quarantine with file, row, column and reason; read = accepted + quarantined + duplicates.
+    Loading the same file again adds nothing.
+
+    \b
+    Example:
+      journeylens -w shoes ingest events.csv
+      journeylens -w shoes ingest helpdesk.xes.gz --json
+      journeylens -w shoes ingest web-events
+    """
+    reports = _workspace(ctx).ingest(
+        target, fmt=fmt, source_id=source_id, memory_limit=memory_limit
+    )
+    if as_json:
+        data = [r.to_dict() for r in reports]
+        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+        return
+    for report in reports:
+        rate = f"{report.read / report.seconds:,.0f} rows/s" if report.seconds else ""
+        click.echo(
+            f"{report.file}: {report.status} - read {report.read:,} = accepted "
+            f"{report.accepted:,} + quarantined {report.quarantined:,} + duplicates "
+            f"{report.duplicates:,}" + (f" ({report.seconds:.1f} s, {rate})" if rate else "")
+        )
+        for message in report.messages:
+            click.echo(f"  {message}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.pass_context
+def batches(ctx: click.Context) -> None:
+    """List the loaded batches with their counts.
+
+    \b
+    Example:
+      journeylens -w shoes batches
+    """
+    for b in _workspace(ctx).batches():
+        click.echo(
+            f"{b.batch_id:>4}  {b.finished_at}  {b.status:<7} {b.source:<16} "
+            f"read {b.read:,} accepted {b.accepted:,} quarantined {b.quarantined:,} "
+            f"duplicates {b.duplicates:,}  {b.file}"
+        )
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--batch", type=int, help="Only this batch.")
+@click.option("--limit", type=int, default=50, show_default=True, help="Rows to print (0 for all).")
+@click.option(
+    "--export",
+    "export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the rows (with their raw text) to a CSV file to fix and load again.",
+)
+@click.pass_context
+def quarantine(ctx: click.Context, batch: int | None, limit: int, export: Path | None) -> None:
+    """List rows that were rejected, with file:row, column and reason.
+
+    \b
+    Example:
+      journeylens -w shoes quarantine --batch 3
+      journeylens -w shoes quarantine --export rejected.csv
+    """
+    import csv
+
+    rows = _workspace(ctx).quarantine(batch, None if (export or not limit) else limit)
+    if export:
+        with export.open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(["batch", "file", "row", "column", "reason", "raw"])
+            for row in rows:
+                out.writerow(
+                    [row.batch_id, row.file, row.row, row.column or "", row.reason, row.raw or ""]
+                )
+        click.echo(f"wrote {len(rows)} row(s) to {export}")
+        return
+    for row in rows:
+        click.echo(str(row))
+
+
 def main() -> None:
     """Console entry point."""
     sys.exit(cli.main(prog_name="journeylens", standalone_mode=True))

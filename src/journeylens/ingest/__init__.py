@@ -1,0 +1,1 @@
+"""Readers for formats DuckDB cannot scan itself: they stream rows as Arrow batches."""

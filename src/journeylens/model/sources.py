@@ -1,0 +1,127 @@
+"""Data sources (``sources/*.yaml``): how one system's export becomes journeylens events.
+
+A source names its files, their format, which column holds the time, the activity, the channel,
+and which columns identify the customer (and as what: e-mail, phone, cookie...). Everything is
+declarative so it can be validated up front and compiled to one set-based load, whatever the size
+of the file.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from journeylens.model.common import Document, Id
+
+Format = Literal["csv", "tsv", "parquet", "jsonl", "xlsx", "xes", "ocel-json", "ocel-sqlite"]
+IdentifierType = Literal[
+    "customer_id",
+    "email",
+    "phone",
+    "cookie",
+    "device",
+    "crm_id",
+    "ticket_requester",
+    "account",
+    "case",
+    "other",
+]
+IDENTIFIER_TYPES: tuple[str, ...] = IdentifierType.__args__  # type: ignore[attr-defined]
+#: Strong identifiers name one person; a weak one (cookie, device) may be shared.
+STRONG_IDENTIFIERS = frozenset({"customer_id", "email", "phone", "crm_id", "account"})
+
+
+class Identifier(Document):
+    """A column that identifies the customer, and what kind of identifier it holds."""
+
+    column: str
+    type: IdentifierType
+
+
+class TouchpointRule(Document):
+    """Sets ``touchpoint`` to ``touchpoint`` for rows matching the selector ``when``."""
+
+    when: str
+    touchpoint: Id
+
+
+class SourceSpec(Document):
+    """One ``sources/<id>.yaml`` file, or the defaults a bare file gets on the command line."""
+
+    id: Id
+    path: str = Field(description="file path or glob, relative to the workspace")
+    format: Format | None = Field(default=None, description="default: from the file suffix")
+    # CSV options
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    header: bool = True
+    # Columns
+    timestamp: str = "timestamp"
+    timestamp_format: str | None = Field(
+        default=None, description="strptime format, e.g. %d/%m/%Y %H:%M; default: ISO 8601"
+    )
+    timezone: str = Field(default="UTC", description="zone of timestamps that carry none")
+    identifiers: list[Identifier] = Field(
+        default_factory=lambda: [Identifier(column="customer_id", type="customer_id")]
+    )
+    event_id: str | None = Field(default=None, description="column with a unique event id")
+    activity: str | None = Field(default="activity", description="column holding the activity")
+    activity_template: str | None = Field(
+        default=None, description="e.g. 'ticket_{status}': built from columns in braces"
+    )
+    channel: str | None = Field(default="channel", description="column holding the channel")
+    channel_constant: str | None = Field(default=None, description="one channel for every row")
+    touchpoint: str | None = None
+    touchpoint_rules: list[TouchpointRule] = Field(default_factory=list)
+    device: str | None = None
+    value: str | None = None
+    text: str | None = None
+    score: str | None = None
+    score_type: Literal["csat", "nps", "ces", "rating", "other"] | None = None
+    language: str | None = None
+    attributes: list[str] = Field(default_factory=list, description="extra columns to keep")
+    future_tolerance_hours: float = Field(default=24, ge=0)
+
+    @model_validator(mode="after")
+    def _one_way_to_each_field(self) -> SourceSpec:
+        if self.activity_template is not None:
+            self.activity = None
+        if self.channel_constant is not None:
+            self.channel = None
+        if self.activity is None and self.activity_template is None:
+            raise ValueError("give `activity` (a column) or `activity_template`")
+        if not self.identifiers:
+            raise ValueError("give at least one identifier column")
+        return self
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode("utf-8")) != 1:
+            raise ValueError("the delimiter must be one single-byte character, e.g. ';' or '\\t'")
+        return value
+
+    def columns(self) -> list[str]:
+        """Every source column this spec reads, without repeats."""
+        columns = [self.timestamp, *[i.column for i in self.identifiers]]
+        for optional in (
+            self.activity,
+            self.channel,
+            self.touchpoint,
+            self.device,
+            self.value,
+            self.text,
+            self.score,
+            self.language,
+            self.event_id,
+        ):
+            if optional:
+                columns.append(optional)
+        return list(dict.fromkeys([*columns, *self.template_columns(), *self.attributes]))
+
+    def template_columns(self) -> list[str]:
+        """Columns an ``activity_template`` reads, in order."""
+        import re
+
+        return re.findall(r"\{([^{}]+)\}", self.activity_template or "")

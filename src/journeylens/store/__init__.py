@@ -1,0 +1,1 @@
+"""The embedded event store: one DuckDB file per workspace, one writer at a time."""
