@@ -8,7 +8,7 @@ of the file.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -83,12 +83,19 @@ class SourceSpec(Document):
     attributes: list[str] = Field(default_factory=list, description="extra columns to keep")
     future_tolerance_hours: float = Field(default=24, ge=0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _template_and_constant_replace_columns(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if data.get("activity_template") is not None:
+                data["activity"] = None
+            if data.get("channel_constant") is not None:
+                data["channel"] = None
+        return data
+
     @model_validator(mode="after")
-    def _one_way_to_each_field(self) -> SourceSpec:
-        if self.activity_template is not None:
-            self.activity = None
-        if self.channel_constant is not None:
-            self.channel = None
+    def _complete(self) -> SourceSpec:
         if self.activity is None and self.activity_template is None:
             raise ValueError("give `activity` (a column) or `activity_template`")
         if not self.identifiers:

@@ -78,7 +78,12 @@ class _Raw:
     def column(self, name: str) -> str:
         if self.kind == "jsonl":
             path = "$." + '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            return "json_extract_string(_line, " + _sql_string(path) + ")"
+            # Guarded: a malformed line is quarantined, not an error for the whole file.
+            return (
+                "CASE WHEN json_valid(_line) THEN json_extract_string(_line, "
+                + _sql_string(path)
+                + ") END"
+            )
         if self.kind == "parquet":
             return f"CAST({ident(name)} AS VARCHAR)"
         return ident(name)
@@ -236,7 +241,8 @@ def _load(
         if missing:
             raise LoadError(
                 f"{report.file}: no column {', '.join(repr(m) for m in missing)} "
-                f"(the file has: {', '.join(columns[:30])}); map columns in sources/{spec.id}.yaml"
+                f"(the file has: {', '.join([c for c in columns if c != '_ord'][:30])}); "
+                f"map columns in sources/{spec.id}.yaml"
             )
     params: list[Any] = list(raw.params)
     col = raw.column
@@ -296,7 +302,11 @@ def _load(
     select.append(f"{text(spec.event_id)} AS _source_event_id")
     if raw.kind == "jsonl":
         select.append("_line AS _raw_line")
-        select.append("json_valid(_line) AND json_type(_line) = 'OBJECT' AS _json_ok")
+        # CASE, not AND: DuckDB may evaluate both sides of AND on a malformed line.
+        select.append(
+            "CASE WHEN json_valid(_line) THEN json_type(_line) = 'OBJECT' "
+            "ELSE false END AS _json_ok"
+        )
     else:
         raw_cols = [c for c in columns if c != "_ord" and not c.startswith("file_row_number")]
         joined = ", ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), '')" for c in raw_cols)

@@ -1,0 +1,298 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from journeylens.cli import cli
+from journeylens.store.database import store_path
+from journeylens.workspace import Workspace
+
+DATA = Path(__file__).parents[2] / "shared/data"
+MESSY = (
+    "customer_id,timestamp,activity,channel\n"
+    "c1,2024-01-01T10:00:00Z,view,webshop\n"
+    "c2,2024-01-01T10:00:00Z,view\n"  # too few columns
+    "c3,2024-01-01T11:00:00Z,buy,webshop,extra\n"  # too many
+    '"c4","2024-01-02 10:00",pay,app\n'  # unknown channel: loaded, warned
+    "c5,notadate,x,webshop\n"
+    ",2024-01-01T10:00:00Z,view,webshop\n"  # no identifier
+    "c6,2099-01-01T10:00:00Z,view,webshop\n"  # future
+    "c7,2024-01-03T09:00:00+02:00,,webshop\n"  # no activity
+)
+
+
+def _query(ws: Workspace, sql: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(store_path(ws.root)), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace.init(tmp_path / "ws", example="running-shoes")
+
+
+def test_messy_csv_reconciles_and_quarantines_every_bad_row_at_its_position(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    source = tmp_path / "messy.csv"
+    source.write_text(MESSY)
+    [report] = ws.ingest(str(source))
+    assert (report.read, report.accepted, report.quarantined, report.duplicates) == (8, 2, 6, 0)
+    assert report.read == report.accepted + report.quarantined + report.duplicates
+    assert report.warnings == 1 and "unknown channel 'app'" in report.messages[0]
+    assert [(q.row, q.column, q.reason.split(":")[0]) for q in ws.quarantine()] == [
+        (3, "channel", "missing columns"),
+        (4, None, "too many columns"),
+        (6, "timestamp", "cannot parse timestamp notadate (expected ISO 8601)"),
+        (7, "customer_id", "no customer identifier (expected one of"),
+        (8, "timestamp", "timestamp 2099-01-01T10"),
+        (9, "activity", "missing activity"),
+    ]
+    assert _query(
+        ws,
+        "SELECT source_row, activity, strftime(ts, '%Y-%m-%d %H:%M') FROM events "
+        "ORDER BY source_row",
+    ) == [(2, "view", "2024-01-01 10:00"), (5, "pay", "2024-01-02 10:00")]
+
+
+def test_same_file_twice_adds_nothing_and_overlaps_dedupe(ws: Workspace, tmp_path: Path) -> None:
+    first = tmp_path / "a.csv"
+    first.write_text(
+        "customer_id,timestamp,activity,channel\n"
+        "c1,2024-01-01T10:00:00Z,view,webshop\n"
+        "c1,2024-01-01T10:00:00Z,view,webshop\n"  # a real repeat: kept
+        "c2,2024-01-01T11:00:00Z,view,webshop\n"
+    )
+    [one] = ws.ingest(str(first))
+    assert (one.accepted, one.duplicates) == (3, 0)
+    [again] = ws.ingest(str(first))
+    assert again.status == "skipped" and again.read == 0
+    overlap = tmp_path / "b.csv"
+    overlap.write_text(
+        "customer_id,timestamp,activity,channel\n"
+        "c2,2024-01-01T11:00:00Z,view,webshop\n"
+        "c1,2024-01-01T10:00:00Z,view,webshop\n"
+        "c3,2024-01-02T11:00:00Z,buy,webshop\n"
+    )
+    [two] = ws.ingest(str(overlap))
+    assert (two.read, two.accepted, two.duplicates) == (3, 1, 2)
+    assert _query(ws, "SELECT count(*) FROM events") == [(4,)]
+
+
+def test_explicit_event_ids_dedupe_within_and_across_files(ws: Workspace, tmp_path: Path) -> None:
+    (ws.root / "sources").mkdir()
+    (ws.root / "sources/app.yaml").write_text(
+        "id: app\npath: data/*.jsonl\nevent_id: id\nchannel_constant: webshop\n"
+        "identifiers: [{column: email, type: email}, {column: cookie, type: cookie}]\n"
+        "attributes: [device]\n"
+    )
+    (ws.root / "data").mkdir()
+    (ws.root / "data/1.jsonl").write_text(
+        '{"id": "e1", "email": " Ana@Example.COM ", "cookie": "k1", "timestamp": '
+        '"2024-03-01T08:00:00Z", "activity": "view", "device": "mobile"}\n'
+        "{not json}\n"
+        '{"id": "e1", "email": "ana@example.com", "timestamp": "2024-03-01T08:00:00Z", '
+        '"activity": "view"}\n'
+        "\n"
+        '["a list"]\n'
+        '{"id": "e2", "cookie": "k2", "timestamp": "2024-03-01T09:00:00", "activity": "buy"}\n'
+    )
+    [report] = ws.ingest("app")
+    assert (report.read, report.accepted, report.quarantined, report.duplicates) == (5, 2, 2, 1)
+    assert [(q.row, q.reason) for q in ws.quarantine()] == [
+        (2, "not a JSON object"),
+        (5, "not a JSON object"),
+    ]
+    assert _query(ws, "SELECT id_type, id_value FROM event_identifiers ORDER BY 1, 2") == [
+        ("cookie", "k1"),
+        ("cookie", "k2"),
+        ("email", "ana@example.com"),
+    ]
+    assert _query(ws, "SELECT event_id, attributes->>'device' FROM events ORDER BY 1") == [
+        ("app:e1", "mobile"),
+        ("app:e2", None),
+    ]
+
+
+def test_parquet_and_xlsx_load_with_file_row_numbers(ws: Workspace, tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "customer_id": ["a", "b", None],
+            "timestamp": ["2024-01-01T00:00:00Z"] * 3,
+            "activity": ["x", "y", "z"],
+            "channel": ["webshop"] * 3,
+        }
+    )
+    pq.write_table(table, tmp_path / "e.parquet")
+    [report] = ws.ingest(str(tmp_path / "e.parquet"))
+    assert (report.accepted, report.quarantined) == (2, 1)
+    assert [q.row for q in ws.quarantine()] == [3]
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["customer_id", "timestamp", "activity", "channel"])
+    sheet.append(["c9", "2024-05-01 10:00:00", "call", "phone"])
+    sheet.append(["c9", "yesterday", "call", "phone"])
+    book.save(tmp_path / "calls.xlsx")
+    [xlsx] = ws.ingest(str(tmp_path / "calls.xlsx"))
+    assert (xlsx.accepted, xlsx.quarantined) == (1, 1)
+    assert [(q.file.endswith("calls.xlsx"), q.row) for q in ws.quarantine(xlsx.batch_id)] == [
+        (True, 3)
+    ]
+
+
+def test_missing_columns_fail_the_whole_file_cleanly(ws: Workspace, tmp_path: Path) -> None:
+    source = tmp_path / "odd.csv"
+    source.write_text("who,when,what\nc1,2024-01-01,x\n")
+    result = CliRunner().invoke(cli, ["-w", str(ws.root), "ingest", str(source)])
+    assert result.exit_code == 1
+    assert "no column 'timestamp', 'customer_id', 'activity', 'channel'" in result.stderr
+    assert "(the file has: who, when, what)" in result.stderr
+    assert _query(ws, "SELECT count(*) FROM batches") == [(0,)]
+
+
+def test_cli_json_counts(ws: Workspace, tmp_path: Path) -> None:
+    source = tmp_path / "messy.csv"
+    source.write_text(MESSY)
+    result = CliRunner().invoke(cli, ["-w", str(ws.root), "ingest", str(source), "--json"])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.stdout)
+    assert {k: counts[k] for k in ("read", "accepted", "quarantined", "duplicates")} == {
+        "read": 8,
+        "accepted": 2,
+        "quarantined": 6,
+        "duplicates": 0,
+    }
+    export = tmp_path / "rejected.csv"
+    result = CliRunner().invoke(cli, ["-w", str(ws.root), "quarantine", "--export", str(export)])
+    assert result.exit_code == 0 and "wrote 6 row(s)" in result.stdout
+    assert "c5,notadate,x,webshop" in export.read_text()
+
+
+def test_pseudonymised_identifiers_are_keyed_hashes(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    monkeypatch.setenv("JOURNEYLENS_PSEUDONYM_KEY", "s3cret")
+    source = tmp_path / "p.csv"
+    source.write_text("customer_id,timestamp,activity,channel\nC-1,2024-01-01T00:00:00Z,x,web\n")
+    ws.ingest(str(source))
+    expected = hashlib.sha256(b"s3cret:customer_id:C-1").hexdigest()
+    assert _query(ws, "SELECT id_value FROM event_identifiers") == [(expected,)]
+
+
+# -- real public logs ------------------------------------------------------------------------
+
+
+def test_helpdesk_xes_and_csv_hold_the_same_21348_events_of_4580_cases(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    [xes] = ws.ingest(str(DATA / "helpdesk/helpdesk.xes.gz"))
+    assert (xes.read, xes.accepted, xes.quarantined) == (21_348, 21_348, 0)
+    (ws.root / "sources").mkdir()
+    (ws.root / "sources/helpdesk-csv.yaml").write_text(
+        f"id: helpdesk-csv\npath: {DATA / 'helpdesk/helpdesk.csv'}\ntimestamp: Complete Timestamp\n"
+        "timestamp_format: '%Y/%m/%d %H:%M:%S.%g'\nactivity: Activity\nchannel: null\n"
+        "identifiers: [{column: Case ID, type: case}]\n"
+    )
+    [csv] = ws.ingest("helpdesk-csv")
+    assert (csv.read, csv.accepted, csv.quarantined) == (21_348, 21_348, 0)
+    per_source = _query(
+        ws,
+        "SELECT source, count(*), count(DISTINCT i.id_value) FROM events e "
+        "JOIN event_identifiers i USING (event_id) GROUP BY 1 ORDER BY 1",
+    )
+    assert per_source == [("helpdesk", 21_348, 4_580), ("helpdesk-csv", 21_348, 4_580)]
+    # Independent check: both exports describe the same (case, activity, time) multiset.
+    differ = _query(
+        ws,
+        """
+        WITH x AS (SELECT i.id_value c, activity a, ts t, source s FROM events
+                   JOIN event_identifiers i USING (event_id))
+        SELECT count(*) FROM ((SELECT c, a, t FROM x WHERE s = 'helpdesk'
+                               EXCEPT ALL SELECT c, a, t FROM x WHERE s = 'helpdesk-csv')
+                              UNION ALL (SELECT c, a, t FROM x WHERE s = 'helpdesk-csv'
+                               EXCEPT ALL SELECT c, a, t FROM x WHERE s = 'helpdesk'))""",
+    )
+    assert differ == [(0,)]
+
+
+def test_receipt_xes_counts(ws: Workspace) -> None:
+    [report] = ws.ingest(str(DATA / "receipt/08_receipt.xes.gz"))
+    assert (report.read, report.accepted) == (8_577, 8_577)
+    assert _query(ws, "SELECT count(DISTINCT id_value) FROM event_identifiers") == [(1_434,)]
+
+
+def _complaints_source(ws: Workspace, encoding: str) -> None:
+    (ws.root / "sources").mkdir(exist_ok=True)
+    (ws.root / "sources/complaints.yaml").write_text(
+        f"id: complaints\npath: {DATA / 'bpic2016_complaints/BPI2016_Complaints.csv'}\n"
+        f"delimiter: ';'\nencoding: {encoding}\ntimestamp: ContactDate\n"
+        "timezone: Europe/Amsterdam\nidentifiers: [{column: CustomerID, type: crm_id}]\n"
+        "activity_template: 'complaint: {ComplaintTheme_EN}'\nchannel: ContactChannelID\n"
+        "attributes: [ComplaintTopic_EN, AgeCategory]\n"
+    )
+
+
+def test_bpic2016_complaints_with_a_source_definition(ws: Workspace) -> None:
+    _complaints_source(ws, "latin-1")  # the real file is Latin-1, not UTF-8
+    [report] = ws.ingest("complaints")
+    assert (report.read, report.accepted, report.quarantined) == (289, 289, 0)
+    assert _query(ws, "SELECT count(DISTINCT id_value) FROM event_identifiers") == [(226,)]
+    assert _query(ws, "SELECT count(*) FROM events WHERE activity LIKE 'complaint: %'") == [(289,)]
+
+
+def test_a_wrong_encoding_quarantines_exactly_the_rows_it_breaks(ws: Workspace) -> None:
+    _complaints_source(ws, "utf-8")
+    [report] = ws.ingest("complaints")
+    rejected = ws.quarantine()
+    assert report.read == 289 and report.quarantined == len(rejected) == 10
+    assert all("invalid encoding" in q.reason and q.column == "ComplaintTopic" for q in rejected)
+    assert [q.row for q in rejected][:3] == [45, 46, 47]
+
+
+# -- atomicity ----------------------------------------------------------------------------------
+
+
+def test_a_load_killed_midway_leaves_no_partial_batch(ws: Workspace, tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    with big.open("w") as out:
+        out.write("customer_id,timestamp,activity,channel\n")
+        line = "c{0},2024-01-01T10:{1:02d}:00Z,view_{2},webshop\n"
+        out.writelines(line.format(i, i % 60, i % 7) for i in range(1_500_000))
+    script = (
+        "import sys; from journeylens.workspace import Workspace; "
+        "Workspace.open(sys.argv[1]).ingest(sys.argv[2])"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, str(ws.root), str(big)])
+    lock = ws.root / ".journeylens/store.lock"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
+        time.sleep(0.05)
+    time.sleep(1.0)  # inside the load transaction by now
+    assert child.poll() is None, "the load finished before it could be killed; use a bigger file"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert _query(ws, "SELECT count(*) FROM batches") == [(0,)]
+    assert _query(ws, "SELECT count(*) FROM events") == [(0,)]
+    assert _query(ws, "SELECT count(*) FROM quarantine") == [(0,)]
+    [report] = ws.ingest(str(big))  # and the store still works
+    assert report.accepted == 1_500_000
