@@ -33,6 +33,8 @@ from journeylens.render import FORMATS, OutputFormat
 from journeylens.render.html import render_html
 from journeylens.render.journey_map import render_svg
 from journeylens.store import database
+from journeylens.store.identity import IdentityExplanation, StitchReport, explain, resolve, stitch
+from journeylens.store.identity import erase as erase_identity
 from journeylens.store.loading import BatchReport, load_file
 from journeylens.store.queries import Batch, QuarantinedRow, list_batches, list_quarantine
 
@@ -144,6 +146,36 @@ class DataMixin:
                         )
                     )
         return reports
+
+    def stitch(self, *, max_strong: int = 3) -> StitchReport:
+        """Recompute customers from every stored identifier (a replay, never a merge in place)."""
+        with database.writer(self.root) as con:
+            return stitch(con, max_strong=max_strong)
+
+    def _resolve(self, con: object, identifier: str) -> tuple[str, str]:
+        found = resolve(con, identifier, pseudonym_key=_pseudonym_key())  # type: ignore[arg-type]
+        if not found:
+            raise WorkspaceError(
+                f"no identifier {identifier!r} in the store "
+                "(give type:value, e.g. email:ana@example.com; stitch first)"
+            )
+        if len(found) > 1:
+            kinds = ", ".join(f"{t}:{identifier}" for t, _ in found)
+            raise WorkspaceError(f"{identifier!r} is ambiguous; say which: {kinds}")
+        return found[0]
+
+    def identity(self, identifier: str) -> IdentityExplanation:
+        """Why records were joined: the customer and the chain of links to each identifier."""
+        with database.reader(self.root) as con:
+            id_type, id_value = self._resolve(con, identifier)
+            return explain(con, id_type, id_value)
+
+    def erase(self, identifier: str) -> tuple[int, int]:
+        """Remove a customer's events and identifiers everywhere (right to erasure)."""
+        with database.writer(self.root) as con:
+            id_type, id_value = self._resolve(con, identifier)
+            mention = identifier.partition(":")[2] if ":" in identifier else identifier
+            return erase_identity(con, id_type, id_value, mention=mention)
 
     def batches(self) -> list[Batch]:
         with database.reader(self.root) as con:

@@ -391,6 +391,98 @@ def quarantine(ctx: click.Context, batch: int | None, limit: int, export: Path |
         click.echo(str(row))
 
 
+@cli.command(context_settings=CONTEXT)
+@click.option(
+    "--max-strong",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Flag an identifier seen with more than this many distinct e-mails, phones "
+    "or CRM ids of one type (a shared device, test@example.com).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def stitch(ctx: click.Context, max_strong: int, as_json: bool) -> None:
+    """Join identifiers into customers (connected components over identifier links).
+
+    Re-running it replays the stitch from the stored identifiers.
+
+    \b
+    Example:
+      journeylens -w shoes stitch
+    """
+    report = _workspace(ctx).stitch(max_strong=max_strong)
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json.dumps(asdict(report), indent=2))
+        return
+    click.echo(
+        f"{report.identifiers:,} identifiers -> {report.customers:,} customers "
+        f"({report.flagged:,} flagged, {report.iterations} iterations, "
+        f"{report.seconds:.1f} s); events attributed {report.events_attributed:,}, "
+        f"unattributed {report.events_unattributed:,}"
+    )
+
+
+@cli.group(context_settings=CONTEXT)
+def identity() -> None:
+    """Inspect stitched identities.
+
+    \b
+    Example:
+      journeylens -w shoes identity show email:ana@example.com
+    """
+
+
+@identity.command("show", context_settings=CONTEXT)
+@click.argument("identifier")
+@click.pass_context
+def identity_show(ctx: click.Context, identifier: str) -> None:
+    """Explain why records were joined: the customer and the chain of links to IDENTIFIER.
+
+    IDENTIFIER is type:value (email:ana@example.com) or a bare value.
+
+    \b
+    Example:
+      journeylens -w shoes identity show email:ana@example.com
+    """
+    assert ctx.parent is not None
+    found = _workspace(ctx.parent).identity(identifier)
+    if found.customer_key is None:
+        click.echo(
+            f"{found.identifier}: not joined to any customer - flagged: {found.flagged_reason}"
+        )
+        return
+    click.echo(
+        f"{found.identifier} -> customer {found.customer_key} "
+        f"({len(found.identifiers)} identifiers, {found.events:,} events)"
+    )
+    for target, chain in found.chains.items():
+        click.echo(f"  {target}")
+        for link in chain:
+            click.echo(f"    {link.a} ~ {link.b}: seen together on {link.evidence}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("identifier")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def erase(ctx: click.Context, identifier: str, yes: bool) -> None:
+    """Erase the customer behind IDENTIFIER: events, identifiers, quarantined rows.
+
+    \b
+    Example:
+      journeylens -w shoes erase email:ana@example.com --yes
+    """
+    if not yes:
+        click.confirm(
+            f"Erase every event and identifier of the customer behind {identifier}?", abort=True
+        )
+    events, identifiers = _workspace(ctx).erase(identifier)
+    click.echo(f"erased {events:,} event(s) and {identifiers:,} identifier(s)")
+
+
 def main() -> None:
     """Console entry point."""
     sys.exit(cli.main(prog_name="journeylens", standalone_mode=True))
