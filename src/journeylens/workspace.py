@@ -111,6 +111,7 @@ class DataMixin:
         fmt: str | None = None,
         source_id: str | None = None,
         memory_limit: str = "1GB",
+        progress: bool = False,
     ) -> list[BatchReport]:
         """Load a file or a source (all sources when ``target`` is None), one batch a file."""
         jobs: list[tuple[SourceSpec, list[Path]]]
@@ -127,7 +128,7 @@ class DataMixin:
         except ValidationError:
             channels, touchpoints = [], []
         reports = []
-        with database.writer(self.root, memory_limit=memory_limit) as con:
+        with database.writer(self.root, memory_limit=memory_limit, progress=progress) as con:
             for spec, files in jobs:
                 for path in files:
                     chosen = fmt or spec.format or detect_format(path)
@@ -147,10 +148,10 @@ class DataMixin:
                     )
         return reports
 
-    def stitch(self, *, max_strong: int = 3) -> StitchReport:
+    def stitch(self, *, max_strong: int = 3, max_weak: int = 10) -> StitchReport:
         """Recompute customers from every stored identifier (a replay, never a merge in place)."""
         with database.writer(self.root) as con:
-            return stitch(con, max_strong=max_strong)
+            return stitch(con, max_strong=max_strong, max_weak=max_weak)
 
     def _resolve(self, con: object, identifier: str) -> tuple[str, str]:
         found = resolve(con, identifier, pseudonym_key=_pseudonym_key())  # type: ignore[arg-type]
@@ -176,6 +177,26 @@ class DataMixin:
             id_type, id_value = self._resolve(con, identifier)
             mention = identifier.partition(":")[2] if ":" in identifier else identifier
             return erase_identity(con, id_type, id_value, mention=mention)
+
+    def demo_data(
+        self, *, events: int = 100_000, seed: int = 7, load: bool = False
+    ) -> tuple[Path, list[BatchReport]]:
+        """Generate demo journeys into ``data/demo`` with their source definitions."""
+        from journeylens.ingest.demo import SOURCES, generate
+
+        generated = generate(self.root / "data" / "demo", events=events, seed=seed)
+        (self.root / SOURCES_DIR).mkdir(exist_ok=True)
+        for name, text in SOURCES.items():
+            (self.root / SOURCES_DIR / f"{name}.yaml").write_text(text, encoding="utf-8")
+        reports = [r for name in SOURCES for r in self.ingest(name)] if load else []
+        return generated.folder, reports
+
+    def stitch_quality(self) -> tuple[float, float]:
+        """Pairwise precision and recall against the demo generator's ground truth."""
+        from journeylens.store.stitch_quality import pairwise_quality
+
+        with database.reader(self.root) as con:
+            return pairwise_quality(con)
 
     def batches(self) -> list[Batch]:
         with database.reader(self.root) as con:

@@ -322,7 +322,11 @@ def ingest(
       journeylens -w shoes ingest web-events
     """
     reports = _workspace(ctx).ingest(
-        target, fmt=fmt, source_id=source_id, memory_limit=memory_limit
+        target,
+        fmt=fmt,
+        source_id=source_id,
+        memory_limit=memory_limit,
+        progress=not as_json and sys.stdout.isatty(),
     )
     if as_json:
         data = [r.to_dict() for r in reports]
@@ -400,9 +404,17 @@ def quarantine(ctx: click.Context, batch: int | None, limit: int, export: Path |
     help="Flag an identifier seen with more than this many distinct e-mails, phones "
     "or CRM ids of one type (a shared device, test@example.com).",
 )
+@click.option(
+    "--max-weak",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Flag an identifier seen with more than this many distinct cookies or "
+    "devices of one type.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def stitch(ctx: click.Context, max_strong: int, as_json: bool) -> None:
+def stitch(ctx: click.Context, max_strong: int, max_weak: int, as_json: bool) -> None:
     """Join identifiers into customers (connected components over identifier links).
 
     Re-running it replays the stitch from the stored identifiers.
@@ -411,7 +423,7 @@ def stitch(ctx: click.Context, max_strong: int, as_json: bool) -> None:
     Example:
       journeylens -w shoes stitch
     """
-    report = _workspace(ctx).stitch(max_strong=max_strong)
+    report = _workspace(ctx).stitch(max_strong=max_strong, max_weak=max_weak)
     if as_json:
         from dataclasses import asdict
 
@@ -481,6 +493,39 @@ def erase(ctx: click.Context, identifier: str, yes: bool) -> None:
         )
     events, identifiers = _workspace(ctx).erase(identifier)
     click.echo(f"erased {events:,} event(s) and {identifiers:,} identifier(s)")
+
+
+@cli.command("demo-data", context_settings=CONTEXT)
+@click.option(
+    "--events", type=int, default=100_000, show_default=True, help="How many events to generate."
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
+@click.option("--ingest", "load", is_flag=True, help="Load the files and stitch identities.")
+@click.pass_context
+def demo_data(ctx: click.Context, events: int, seed: int, load: bool) -> None:
+    """Generate multichannel demo journeys for the running-shoes workspace.
+
+    Writes data/demo/{web.parquet,store.csv,contacts.csv}, ground_truth.json (the customer
+    behind every identifier, the planted pain points) and sources/demo-*.yaml.
+
+    \b
+    Example:
+      journeylens -w shoes demo-data --events 1000000 --seed 3 --ingest
+    """
+    workspace = _workspace(ctx)
+    folder, reports = workspace.demo_data(events=events, seed=seed, load=load)
+    click.echo(f"wrote {events:,} events to {folder}/ (ground truth: {folder}/ground_truth.json)")
+    for report in reports:
+        click.echo(
+            f"  {report.source}: read {report.read:,} = accepted {report.accepted:,} + "
+            f"quarantined {report.quarantined:,} + duplicates {report.duplicates:,}"
+        )
+    if load:
+        stitched = workspace.stitch()
+        click.echo(
+            f"  stitched {stitched.identifiers:,} identifiers into "
+            f"{stitched.customers:,} customers ({stitched.flagged} flagged)"
+        )
 
 
 def main() -> None:

@@ -39,8 +39,16 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def _configure(con: duckdb.DuckDBPyConnection, *, memory_limit: str, threads: int | None) -> None:
+def _configure(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    memory_limit: str,
+    threads: int | None,
+    progress: bool = False,
+) -> None:
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB's bar writes to stdout: only for a person at a terminal, never into --json.
+    con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
     con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
     con.execute("SET preserve_insertion_order = true")
     if threads:
@@ -84,7 +92,7 @@ def store_path(root: Path) -> Path:
 
 @contextmanager
 def writer(
-    root: Path, *, memory_limit: str = "1GB", threads: int | None = None
+    root: Path, *, memory_limit: str = "1GB", threads: int | None = None, progress: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The one writing connection, migrated; raises :class:`StoreBusyError` if taken."""
     path = store_path(root)
@@ -103,7 +111,7 @@ def writer(
         lock.flush()
         con = duckdb.connect(str(path))
         try:
-            _configure(con, memory_limit=memory_limit, threads=threads)
+            _configure(con, memory_limit=memory_limit, threads=threads, progress=progress)
             con.execute(f"SET temp_directory = '{_quoted_path(path.parent / 'tmp')}'")
             migrate(con)
             yield con

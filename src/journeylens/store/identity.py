@@ -5,9 +5,10 @@ are edges of a graph; customers are its connected components, found by label pro
 SQL (each identifier takes the smallest label among its neighbours until nothing changes), so
 the same statements run on a cluster later. Python only counts iterations.
 
-Guard rails: an identifier that co-occurs with too many distinct strong identifiers of one type
-(a shared tablet seen with five e-mail addresses, test@example.com on forty CRM records) is
-flagged and takes no part in merging. Keys are deterministic: a hash of the component's
+Guard rails: an identifier that co-occurs with too many distinct identifiers of one type (more
+than ``max_strong`` e-mails, phones or CRM ids; more than ``max_weak`` cookies or devices) is
+flagged (a shared tablet seen with five e-mail addresses, test@example.com on forty browsers)
+and takes no part in merging. Keys are deterministic: a hash of the component's
 smallest identifier. Stitching never touches events' identifiers; it is a replay from them.
 """
 
@@ -49,7 +50,9 @@ def _edges_sql() -> str:
     """
 
 
-def stitch(con: duckdb.DuckDBPyConnection, *, max_strong: int = 3) -> StitchReport:
+def stitch(
+    con: duckdb.DuckDBPyConnection, *, max_strong: int = 3, max_weak: int = 10
+) -> StitchReport:
     """Recompute every customer key from the stored identifiers, in one transaction."""
     import time
 
@@ -66,19 +69,21 @@ def stitch(con: duckdb.DuckDBPyConnection, *, max_strong: int = 3) -> StitchRepo
                 SELECT DISTINCT a.id_type || ':' || a.id_value AS node, b.id_type AS other_type,
                        b.id_value AS other_value
                 FROM event_identifiers a JOIN event_identifiers b USING (event_id)
-                WHERE a.id_type <> b.id_type AND list_contains(CAST(? AS VARCHAR[]), b.id_type)
+                WHERE a.id_type <> b.id_type
                 UNION
                 SELECT DISTINCT id_type_a || ':' || id_value_a, id_type_b, id_value_b
-                FROM identity_links WHERE list_contains(CAST(? AS VARCHAR[]), id_type_b)
+                FROM identity_links
                 UNION
                 SELECT DISTINCT id_type_b || ':' || id_value_b, id_type_a, id_value_a
-                FROM identity_links WHERE list_contains(CAST(? AS VARCHAR[]), id_type_a)),
+                FROM identity_links),
             counts AS (SELECT node, other_type, count(*) AS n FROM pairs GROUP BY ALL)
             SELECT node, string_agg(n || ' ' || other_type || ' identifiers', ', '
                                     ORDER BY other_type) AS reason
-            FROM counts WHERE n > ? GROUP BY node
+            FROM counts
+            WHERE n > CASE WHEN list_contains(CAST(? AS VARCHAR[]), other_type) THEN ? ELSE ? END
+            GROUP BY node
             """,
-            [strong, strong, strong, max_strong],
+            [strong, max_strong, max_weak],
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE jl_clean AS SELECT a, b FROM jl_edges WHERE "

@@ -132,6 +132,9 @@ def _timestamp_sql(spec: SourceSpec, raw: str) -> tuple[str, list[Any]]:
             f"timezone(CAST(? AS VARCHAR), try_strptime({raw}, CAST(? AS VARCHAR)))",
             [spec.timezone, spec.timestamp_format],
         )
+    if spec.timezone.upper() == "UTC":
+        # Offsets are honoured and times without one are UTC: one cast, no pattern test.
+        return f"TRY_CAST({raw} AS TIMESTAMPTZ)", []
     return (
         f"CASE WHEN regexp_matches({raw}, '([Zz]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
         f"THEN TRY_CAST({raw} AS TIMESTAMPTZ) "
@@ -383,14 +386,14 @@ def _load(
     # stay separate events (real logs have them), and an overlapping file matches them again.
     event_id = (
         "CASE WHEN _source_event_id IS NOT NULL THEN CAST(? AS VARCHAR) || ':' || "
-        "_source_event_id ELSE md5(_content || ':' || row_number() OVER "
-        "(PARTITION BY _content ORDER BY _ord)) END"
+        "_source_event_id ELSE md5(_content || chr(31) || row_number() OVER "
+        "(PARTITION BY hash(_content) ORDER BY _ord)) END"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE jl_staged AS SELECT *, {reason_sql} AS reason, "
         f"{column_sql} AS reason_column, {event_id} AS event_id FROM ("
         f"SELECT * EXCLUDE (touchpoint), {touchpoint} AS touchpoint, "
-        f"md5(concat_ws(chr(31), {content})) AS _content FROM ("
+        f"concat_ws(chr(31), {content}) AS _content FROM ("
         f"SELECT {', '.join(select)} FROM ({raw.sql}) WHERE {_not_blank(raw)}))",
         # Parameters in the textual order of the nested SELECTs: outer, middle, inner, reader.
         [spec.id, *rule_params, *params_select, *params],
@@ -477,11 +480,16 @@ def _file_row_sql(con: duckdb.DuckDBPyConnection, raw: _Raw) -> str:
     """SQL for a staged row's number in the file, counting the header and rejected rows."""
     if raw.kind not in ("csv", "jsonl"):
         return "_ord"
-    has_rejects = con.execute(
+    has_table = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'jl_reject_errors'"
     ).fetchone()
+    has_rejects = (
+        has_table
+        and has_table[0]
+        and con.execute("SELECT count(*) > 0 FROM jl_reject_errors").fetchone()
+    )
     if not (has_rejects and has_rejects[0]):
-        return f"_ord + {raw.header_rows}"
+        return f"_ord + {raw.header_rows}"  # the common case: a plain sum, no subquery
     # The reader numbers only the rows it kept; each rejected line before a row shifts it.
     slots = (
         "SELECT line - row_number() OVER (ORDER BY line) + 1 AS slot FROM "

@@ -1,0 +1,89 @@
+"""Ingestion speed and memory: journeylens' validated, deduplicated, transactional load of a
+CSV and a Parquet file, next to DuckDB's own read_csv / read_parquet into a table (the baseline:
+the same reader with no validation, quarantine or dedupe). Each run is a fresh process.
+
+    .venv/bin/python benchmarks/ingest.py            # 1 M and 10 M events
+    .venv/bin/python benchmarks/ingest.py --sizes 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import measure
+
+BASELINE = (
+    "import duckdb, sys\ncon = duckdb.connect(sys.argv[1])\n"
+    "con.execute(\"SET memory_limit = '1GB'\")\n"
+    'con.execute(f"CREATE TABLE t AS SELECT * FROM {sys.argv[3]}(?)", [sys.argv[2]])\n'
+    "print(con.execute('SELECT count(*) FROM t').fetchone()[0])"
+)
+JOURNEYLENS = (
+    "import sys\nfrom journeylens.workspace import Workspace\n"
+    "[r] = Workspace.init(sys.argv[1]).ingest(sys.argv[2])\n"
+    "assert r.read == r.accepted + r.quarantined + r.duplicates\nprint(r.accepted)"
+)
+
+
+def make(folder: Path, events: int) -> tuple[Path, Path]:
+    rng = np.random.default_rng(1)
+    customers = pc.binary_join_element_wise(
+        "c", pa.array(rng.integers(0, events // 12 + 1, events)).cast(pa.string()), ""
+    )
+    ts = np.datetime64("2025-01-01") + rng.integers(0, 300 * 86400, events).astype("timedelta64[s]")
+    table = pa.table(
+        {
+            "customer_id": customers,
+            "timestamp": pc.strftime(
+                pa.array(ts, pa.timestamp("s", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ", locale="C"
+            ),
+            "activity": np.array(["view", "cart", "pay", "call", "faq"])[
+                rng.integers(0, 5, events)
+            ],
+            "channel": np.array(["webshop", "store", "phone"])[rng.integers(0, 3, events)],
+        }
+    )
+    csv, parquet = folder / f"events-{events}.csv", folder / f"events-{events}.parquet"
+    pacsv.write_csv(table, csv)
+    pq.write_table(table, parquet)
+    return csv, parquet
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000")
+    sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
+    print(
+        f"{'file':<24} {'baseline s':>10} {'jl s':>8} {'ratio':>6} {'jl ev/s':>12} "
+        f"{'base MiB':>9} {'jl MiB':>8}"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        for size in sizes:
+            for path in make(root, size):
+                fn = "read_csv" if path.suffix == ".csv" else "read_parquet"
+                base_s, base_rss, _ = measure(BASELINE, str(root / "base.duckdb"), str(path), fn)
+                jl_s, jl_rss, accepted = measure(JOURNEYLENS, str(root / "ws"), str(path))
+                assert int(accepted) == size, accepted
+                print(
+                    f"{path.name:<24} {base_s:>10.2f} {jl_s:>8.2f} {jl_s / base_s:>6.2f} "
+                    f"{size / jl_s:>12,.0f} {base_rss:>9.0f} {jl_rss:>8.0f}",
+                    flush=True,
+                )
+                (root / "base.duckdb").unlink()
+                shutil.rmtree(root / "ws")
+
+
+if __name__ == "__main__":
+    main()
