@@ -390,11 +390,15 @@ def _load(
         "(PARTITION BY hash(_content) ORDER BY _ord)) END"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE jl_staged AS SELECT *, {reason_sql} AS reason, "
+        # Only what later steps read is stored: the long content key and the raw text of
+        # accepted rows would make a 10 M-row staging table spill to disk.
+        "CREATE OR REPLACE TEMP TABLE jl_staged AS SELECT * EXCLUDE (_content, _raw_line), "
+        "CASE WHEN reason IS NOT NULL THEN _raw_line END AS _raw_line FROM ("
+        f"SELECT *, {reason_sql} AS reason, "
         f"{column_sql} AS reason_column, {event_id} AS event_id FROM ("
         f"SELECT * EXCLUDE (touchpoint), {touchpoint} AS touchpoint, "
         f"concat_ws(chr(31), {content}) AS _content FROM ("
-        f"SELECT {', '.join(select)} FROM ({raw.sql}) WHERE {_not_blank(raw)}))",
+        f"SELECT {', '.join(select)} FROM ({raw.sql}) WHERE {_not_blank(raw)})))",
         # Parameters in the textual order of the nested SELECTs: outer, middle, inner, reader.
         [spec.id, *rule_params, *params_select, *params],
     )
@@ -407,13 +411,22 @@ def _load(
     if raw.kind in ("csv", "jsonl"):
         reject_count = _quarantine_rejects(con, batch_id, report.file)
     row_sql = _file_row_sql(con, raw)
+    if spec.event_id:
+        # Ids from the source may repeat inside the file: keep the first of each.
+        first_copies = (
+            "SELECT * EXCLUDE (_copy) FROM (SELECT *, row_number() OVER (PARTITION "
+            "BY event_id ORDER BY _ord) AS _copy FROM jl_staged WHERE reason IS NULL) "
+            "WHERE _copy = 1"
+        )
+    else:
+        # Content ids already number repeats (k-th occurrence), so they are unique here.
+        first_copies = "SELECT * FROM jl_staged WHERE reason IS NULL"
     _quarantine_invalid(con, batch_id, report.file, row_sql)
 
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE jl_new AS SELECT *, {row_sql} AS _file_row FROM "
-        "(SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY _ord) AS _copy "
-        "FROM jl_staged WHERE reason IS NULL) s "
-        "WHERE _copy = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)"
+        f"({first_copies}) s "
+        "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)"
     )
     con.execute(
         "INSERT INTO events SELECT event_id, ?, ?, _file_row, ts, activity, channel, touchpoint, "
