@@ -6,6 +6,7 @@ shells stay thin and never reach past it.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -19,6 +20,7 @@ from journeylens.documents.workspace_files import (
     WORKSPACE_FILE,
     WorkspaceCheck,
     check_workspace,
+    display_path,
     document_data,
     load_workspace_file,
     save_document,
@@ -140,7 +142,7 @@ class DataMixin:
                             path,
                             fmt=chosen,
                             arrow=stream,
-                            display=_display(path),
+                            display=display_path(path),
                             known_channels=channels,
                             known_touchpoints=touchpoints,
                             pseudonym_key=_pseudonym_key(),
@@ -444,13 +446,5 @@ def _stem_id(path: Path) -> str | None:
     return value or None
 
 
-def _display(path: Path) -> str:
-    from journeylens.documents.workspace_files import display_path
-
-    return display_path(path)
-
-
 def _pseudonym_key() -> str | None:
-    import os
-
     return os.environ.get("JOURNEYLENS_PSEUDONYM_KEY") or None

@@ -253,16 +253,3 @@ SOURCES = {
         "score: score\nscore_type: csat\ntext: text\nlanguage: language\n"
     ),
 }
-
-
-def customer_of(id_type: str, value: str) -> int | None:
-    """The true customer behind a generated (normalised) identifier, or None if shared."""
-    if id_type in ("cookie", "device") and value.startswith("k"):
-        return int(value[1:].split("-")[0])
-    if id_type == "email" and value.startswith("runner"):
-        return int(value[len("runner") :].split("@")[0])
-    if id_type == "phone" and value.startswith("+4072"):
-        return int(value[5:])
-    if id_type == "crm_id" and value.startswith("CRM"):
-        return int(value[3:])
-    return None

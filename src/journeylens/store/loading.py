@@ -25,8 +25,6 @@ from journeylens.model.selector import parse_selector
 from journeylens.model.sources import SourceSpec
 from journeylens.store.selector_sql import compile_selector
 
-NATIVE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
-
 
 class LoadError(JourneylensError):
     """The file cannot be loaded at all (missing columns, unreadable); nothing was written."""
@@ -410,7 +408,7 @@ def _load(
     reject_count = 0
     if raw.kind in ("csv", "jsonl"):
         reject_count = _quarantine_rejects(con, batch_id, report.file)
-    row_sql = _file_row_sql(con, raw)
+    row_sql = _file_row_sql(raw, reject_count)
     if spec.event_id:
         # Ids from the source may repeat inside the file: keep the first of each.
         first_copies = (
@@ -489,19 +487,11 @@ def _quarantine_rejects(con: duckdb.DuckDBPyConnection, batch_id: int, file: str
     return int(row[0]) if row else 0
 
 
-def _file_row_sql(con: duckdb.DuckDBPyConnection, raw: _Raw) -> str:
+def _file_row_sql(raw: _Raw, rejected_lines: int) -> str:
     """SQL for a staged row's number in the file, counting the header and rejected rows."""
     if raw.kind not in ("csv", "jsonl"):
         return "_ord"
-    has_table = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'jl_reject_errors'"
-    ).fetchone()
-    has_rejects = (
-        has_table
-        and has_table[0]
-        and con.execute("SELECT count(*) > 0 FROM jl_reject_errors").fetchone()
-    )
-    if not (has_rejects and has_rejects[0]):
+    if not rejected_lines:
         return f"_ord + {raw.header_rows}"  # the common case: a plain sum, no subquery
     # The reader numbers only the rows it kept; each rejected line before a row shifts it.
     slots = (
