@@ -50,6 +50,11 @@ class SourceSpec(Document):
     """One ``sources/<id>.yaml`` file, or the defaults a bare file gets on the command line."""
 
     id: Id
+    kind: Literal["events", "links"] = Field(
+        default="events",
+        description="events: each row is an event; links: each row says its identifiers are "
+        "one customer (a CRM export), nothing else is read",
+    )
     path: str = Field(description="file path or glob, relative to the workspace")
     format: Format | None = Field(default=None, description="default: from the file suffix")
     # CSV options
@@ -82,6 +87,11 @@ class SourceSpec(Document):
     language: str | None = None
     attributes: list[str] = Field(default_factory=list, description="extra columns to keep")
     future_tolerance_hours: float = Field(default=24, ge=0)
+    object_type: str | None = Field(
+        default=None,
+        description="OCEL: the object type whose objects are the customers (default: the type "
+        "named like 'customer', else the only type)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -96,6 +106,10 @@ class SourceSpec(Document):
 
     @model_validator(mode="after")
     def _complete(self) -> SourceSpec:
+        if self.kind == "links":
+            if len(self.identifiers) < 2:
+                raise ValueError("a links source needs at least two identifier columns")
+            return self
         if self.activity is None and self.activity_template is None:
             raise ValueError("give `activity` (a column) or `activity_template`")
         if not self.identifiers:
@@ -111,6 +125,8 @@ class SourceSpec(Document):
 
     def columns(self) -> list[str]:
         """Every source column this spec reads, without repeats."""
+        if self.kind == "links":
+            return list(dict.fromkeys(i.column for i in self.identifiers))
         columns = [self.timestamp, *[i.column for i in self.identifiers]]
         for optional in (
             self.activity,
