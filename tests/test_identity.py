@@ -113,3 +113,51 @@ def test_demo_data_is_reproducible(tmp_path: Path) -> None:
     b = generate(tmp_path / "b", events=5_000, seed=3)
     for name in a.files:
         assert a.files[name].read_bytes() == b.files[name].read_bytes()
+
+
+CRM = """crm_id,email,phone
+C-1,k9@example.com,
+C-2,,
+C-3,ana@example.com,+40 721 000 111
+C-1,k9@example.com,
+"""
+
+
+def test_a_links_source_joins_identifiers_and_explains_the_row(ws: Workspace) -> None:
+    (ws.root / "sources/crm.yaml").write_text(
+        "id: crm\nkind: links\npath: crm.csv\nidentifiers: [{column: crm_id, type: crm_id}, "
+        "{column: email, type: email}, {column: phone, type: phone}]\n"
+    )
+    (ws.root / "crm.csv").write_text(CRM)
+    (report,) = ws.ingest("crm")
+    # C-2 names nobody else: quarantined at its row; the repeated C-1 row adds nothing.
+    assert (report.read, report.accepted, report.quarantined, report.duplicates) == (4, 2, 1, 1)
+    (row,) = ws.quarantine(batch=report.batch_id)
+    assert (row.row, row.column, row.reason) == (
+        3,
+        "crm_id",
+        "a link needs at least two identifiers (expected: crm_id (crm_id), email (email), "
+        "phone (phone))",
+    )
+    ws.stitch()
+    ana = ws.identity("crm_id:C-3")
+    assert "email:ana@example.com" in ana.identifiers and "cookie:k2" in ana.identifiers
+    (link,) = ana.chains["email:ana@example.com"]
+    assert link.evidence == "link in crm row 4 (batch 2)"
+    # Links alone make no events; the CRM id joins no events of its own.
+    assert ana.events == 5
+    # Erasing through the CRM id removes the links too: nothing joins them again.
+    ws.erase("crm_id:C-3")
+    ws.stitch()
+    for gone in ("crm_id:C-3", "email:ana@example.com", "cookie:k2"):
+        with pytest.raises(Exception, match="no identifier"):
+            ws.identity(gone)
+    assert ws.ingest("crm")[0].status == "skipped"
+
+
+def test_a_links_source_needs_two_identifier_columns(ws: Workspace) -> None:
+    (ws.root / "sources/bad.yaml").write_text(
+        "id: bad\nkind: links\npath: crm.csv\nidentifiers: [{column: crm_id, type: crm_id}]\n"
+    )
+    with pytest.raises(Exception, match="at least two identifier columns"):
+        ws.sources()

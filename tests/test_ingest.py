@@ -296,3 +296,34 @@ def test_a_load_killed_midway_leaves_no_partial_batch(ws: Workspace, tmp_path: P
     assert _query(ws, "SELECT count(*) FROM quarantine") == [(0,)]
     [report] = ws.ingest(str(big))  # and the store still works
     assert report.accepted == 1_500_000
+
+
+def test_progress_reports_end_with_the_exact_row_count(tmp_path: Path) -> None:
+    from journeylens.workspace import LoadProgress
+
+    ws = Workspace.init(tmp_path / "ws")
+    rows = "".join(f"c{i % 97},2024-01-01T00:00:{i % 60:02d}Z,view,web\n" for i in range(5000))
+    (ws.root / "e.csv").write_text("customer_id,timestamp,activity,channel\n" + rows)
+    seen: list[LoadProgress] = []
+    (report,) = ws.ingest(str(ws.root / "e.csv"), progress=seen.append)
+    assert seen[-1].done and seen[-1].rows == report.read == 5000
+    assert all(not p.done for p in seen[:-1])
+    assert [p.rows for p in seen] == sorted(p.rows for p in seen)
+    # A skipped reload still ends its progress with a final, exact report.
+    seen.clear()
+    ws.ingest(str(ws.root / "e.csv"), progress=seen.append)
+    assert len(seen) == 1 and seen[0].done
+
+
+def test_row_estimates_come_from_the_file(tmp_path: Path) -> None:
+    from journeylens.store.progress import estimated_rows
+
+    csv = tmp_path / "e.csv"
+    csv.write_text("a,b\n" + "x,1\n" * 9999)
+    assert estimated_rows(csv, "csv") == 10_000
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": list(range(1234))}), tmp_path / "e.parquet")
+    assert estimated_rows(tmp_path / "e.parquet", "parquet") == 1234
+    assert estimated_rows(tmp_path / "missing.csv", "csv") is None

@@ -38,6 +38,8 @@ from journeylens.store import database
 from journeylens.store.identity import IdentityExplanation, StitchReport, explain, resolve, stitch
 from journeylens.store.identity import erase as erase_identity
 from journeylens.store.loading import BatchReport, load_file
+from journeylens.store.progress import LoadProgress as LoadProgress
+from journeylens.store.progress import ProgressCallback
 from journeylens.store.queries import Batch, QuarantinedRow, list_batches, list_quarantine
 
 EXAMPLES = ("running-shoes",)
@@ -113,7 +115,7 @@ class DataMixin:
         fmt: str | None = None,
         source_id: str | None = None,
         memory_limit: str = "1GB",
-        progress: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> list[BatchReport]:
         """Load a file or a source (all sources when ``target`` is None), one batch a file."""
         jobs: list[tuple[SourceSpec, list[Path]]]
@@ -130,7 +132,7 @@ class DataMixin:
         except ValidationError:
             channels, touchpoints = [], []
         reports = []
-        with database.writer(self.root, memory_limit=memory_limit, progress=progress) as con:
+        with database.writer(self.root, memory_limit=memory_limit) as con:
             for spec, files in jobs:
                 for path in files:
                     chosen = fmt or spec.format or detect_format(path)
@@ -146,6 +148,7 @@ class DataMixin:
                             known_channels=channels,
                             known_touchpoints=touchpoints,
                             pseudonym_key=_pseudonym_key(),
+                            progress=progress,
                         )
                     )
         return reports

@@ -11,7 +11,7 @@ import click
 from journeylens._version import __version__
 from journeylens.errors import Issue, JourneylensError, ValidationError
 from journeylens.render import FORMATS
-from journeylens.workspace import EXAMPLES, Workspace
+from journeylens.workspace import EXAMPLES, LoadProgress, Workspace
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -326,7 +326,7 @@ def ingest(
         fmt=fmt,
         source_id=source_id,
         memory_limit=memory_limit,
-        progress=not as_json and sys.stdout.isatty(),
+        progress=_progress_line if sys.stderr.isatty() else None,
     )
     if as_json:
         data = [r.to_dict() for r in reports]
@@ -341,6 +341,19 @@ def ingest(
         )
         for message in report.messages:
             click.echo(f"  {message}")
+
+
+def _progress_line(progress: LoadProgress) -> None:
+    """One self-overwriting line on stderr, so --json on stdout stays clean."""
+    if progress.seconds < 1:  # short loads print only their summary
+        return
+    share = f"{progress.fraction:4.0%}  " if progress.fraction is not None else ""
+    approx = "" if progress.done or progress.fraction is None else "~"
+    line = (
+        f"{progress.file}: {share}{approx}{progress.rows:,} rows  "
+        f"{progress.rows_per_second:,.0f} rows/s  {progress.seconds:.0f} s"
+    )
+    click.echo(f"\r{line:<100}", nl=progress.done, err=True)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -44,11 +44,10 @@ def _configure(
     *,
     memory_limit: str,
     threads: int | None,
-    progress: bool = False,
 ) -> None:
     con.execute("SET TimeZone = 'UTC'")
-    # DuckDB's bar writes to stdout: only for a person at a terminal, never into --json.
-    con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+    # DuckDB's own bar writes to stdout; journeylens draws its own (store/progress.py).
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{_size(memory_limit)}'")
     con.execute("SET preserve_insertion_order = true")
     if threads:
@@ -92,7 +91,7 @@ def store_path(root: Path) -> Path:
 
 @contextmanager
 def writer(
-    root: Path, *, memory_limit: str = "1GB", threads: int | None = None, progress: bool = False
+    root: Path, *, memory_limit: str = "1GB", threads: int | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The one writing connection, migrated; raises :class:`StoreBusyError` if taken."""
     path = store_path(root)
@@ -111,7 +110,7 @@ def writer(
         lock.flush()
         con = duckdb.connect(str(path))
         try:
-            _configure(con, memory_limit=memory_limit, threads=threads, progress=progress)
+            _configure(con, memory_limit=memory_limit, threads=threads)
             con.execute(f"SET temp_directory = '{_quoted_path(path.parent / 'tmp')}'")
             migrate(con)
             yield con

@@ -244,6 +244,20 @@ def explain(con: duckdb.DuckDBPyConnection, id_type: str, id_value: str) -> Iden
         """,
         [row[0]],
     ).fetchall()
+    edges += con.execute(
+        """
+        SELECT id_type_a || ':' || id_value_a, id_type_b || ':' || id_value_b,
+               min('link in ' || coalesce(l.source, 'batch ' || l.batch_id) || ' row '
+                   || coalesce(CAST(l.source_row AS VARCHAR), '?') || ' (batch '
+                   || l.batch_id || ')')
+        FROM identity_links l
+        JOIN identities a ON a.id_type = l.id_type_a AND a.id_value = l.id_value_a
+        JOIN identities b ON b.id_type = l.id_type_b AND b.id_value = l.id_value_b
+        WHERE a.customer_key = ? AND b.customer_key = ?
+        GROUP BY ALL
+        """,
+        [row[0], row[0]],
+    ).fetchall()
     graph: dict[str, list[tuple[str, str]]] = {}
     for a, b, evidence in edges:
         graph.setdefault(a, []).append((b, evidence))

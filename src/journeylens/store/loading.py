@@ -23,6 +23,13 @@ import pyarrow as pa
 from journeylens.errors import JourneylensError
 from journeylens.model.selector import parse_selector
 from journeylens.model.sources import SourceSpec
+from journeylens.store.progress import (
+    LoadProgress,
+    ProgressCallback,
+    RowCounter,
+    estimated_rows,
+    watching,
+)
 from journeylens.store.selector_sql import compile_selector
 
 
@@ -178,6 +185,7 @@ def load_file(
     known_touchpoints: Sequence[str] = (),
     pseudonym_key: str | None = None,
     country_code: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> BatchReport:
     """Load one file as one batch. Nothing is written unless everything succeeds."""
     started = time.perf_counter()
@@ -191,26 +199,38 @@ def load_file(
         report.status = "skipped"
         report.batch_id = int(done[0])
         report.messages.append(f"identical to batch {done[0]}: nothing to add")
+        _finished(report, progress, started)
         return report
 
     raw = _raw_relation(spec, path, fmt)
     con.execute("DROP TABLE IF EXISTS jl_reject_errors")
     con.execute("DROP TABLE IF EXISTS jl_reject_scans")
+    counter = None
     if arrow is not None:
+        if progress is not None:
+            counter = RowCounter()
+            arrow = counter.wrap(arrow)
         con.register("jl_arrow", arrow)
     con.execute("BEGIN TRANSACTION")
     try:
-        _load(
+        with watching(
             con,
-            spec,
-            raw,
-            report,
-            known_channels,
-            known_touchpoints,
-            pseudonym_key,
-            country_code,
-            fmt,
-        )
+            report.file,
+            progress,
+            total_rows=None if counter else estimated_rows(path, fmt),
+            counter=counter,
+        ):
+            _load(
+                con,
+                spec,
+                raw,
+                report,
+                known_channels,
+                known_touchpoints,
+                pseudonym_key,
+                country_code,
+                fmt,
+            )
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
@@ -221,8 +241,14 @@ def load_file(
     finally:
         if arrow is not None:
             con.unregister("jl_arrow")
-    report.seconds = round(time.perf_counter() - started, 3)
+    _finished(report, progress, started)
     return report
+
+
+def _finished(report: BatchReport, progress: ProgressCallback | None, started: float) -> None:
+    report.seconds = round(time.perf_counter() - started, 3)
+    if progress is not None:
+        progress(LoadProgress(report.file, 1.0, report.read, report.seconds, done=True))
 
 
 def _load(
@@ -237,14 +263,10 @@ def _load(
     fmt: str,
 ) -> None:
     columns = _columns_of(con, raw)
-    if raw.kind != "jsonl":
-        missing = [c for c in spec.columns() if c not in columns]
-        if missing:
-            raise LoadError(
-                f"{report.file}: no column {', '.join(repr(m) for m in missing)} "
-                f"(the file has: {', '.join([c for c in columns if c != '_ord'][:30])}); "
-                f"map columns in sources/{spec.id}.yaml"
-            )
+    _check_columns(spec, columns, report)
+    if spec.kind == "links":
+        _load_links(con, spec, raw, report, pseudonym_key, country_code, fmt)
+        return
     params: list[Any] = list(raw.params)
     col = raw.column
     select: list[str] = ["_ord"]
@@ -288,18 +310,10 @@ def _load(
         select.append(f"json_object({pairs}) AS attributes")
     else:
         select.append("NULL::JSON AS attributes")
-    id_values = []
-    for index, identifier in enumerate(spec.identifiers):
-        norm = normalise_identifier(
-            identifier.type, col(identifier.column), country_code=country_code
-        )
-        if pseudonym_key is not None:
-            norm = (
-                f"CASE WHEN {norm} IS NULL THEN NULL ELSE sha256(CAST(? AS VARCHAR) || {norm}) END"
-            )
-            params_select.append(f"{pseudonym_key}:{identifier.type}:")
-        select.append(f"{norm} AS _id{index}")
-        id_values.append(f"_id{index}")
+    id_sql, id_params = _identifier_sql(spec, raw, pseudonym_key, country_code)
+    id_values = [f"_id{index}" for index in range(len(id_sql))]
+    select += [f"{sql} AS {name}" for sql, name in zip(id_sql, id_values, strict=True)]
+    params_select += id_params
     select.append(f"{text(spec.event_id)} AS _source_event_id")
     if raw.kind == "jsonl":
         select.append("_line AS _raw_line")
@@ -462,6 +476,138 @@ def _load(
             report.duplicates,
             report.warnings,
             "; ".join(report.messages) or None,
+        ],
+    )
+
+
+def _check_columns(spec: SourceSpec, columns: list[str], report: BatchReport) -> None:
+    missing = [c for c in spec.columns() if c not in columns] if columns else []
+    if missing:
+        raise LoadError(
+            f"{report.file}: no column {', '.join(repr(m) for m in missing)} "
+            f"(the file has: {', '.join([c for c in columns if c != '_ord'][:30])}); "
+            f"map columns in sources/{spec.id}.yaml"
+        )
+
+
+def _identifier_sql(
+    spec: SourceSpec, raw: _Raw, pseudonym_key: str | None, country_code: str | None
+) -> tuple[list[str], list[Any]]:
+    """Normalised (and maybe pseudonymised) SQL for each identifier column, with parameters."""
+    expressions: list[str] = []
+    params: list[Any] = []
+    for identifier in spec.identifiers:
+        norm = normalise_identifier(
+            identifier.type, raw.column(identifier.column), country_code=country_code
+        )
+        if pseudonym_key is not None:
+            norm = (
+                f"CASE WHEN {norm} IS NULL THEN NULL ELSE sha256(CAST(? AS VARCHAR) || {norm}) END"
+            )
+            params.append(f"{pseudonym_key}:{identifier.type}:")
+        expressions.append(norm)
+    return expressions, params
+
+
+def _load_links(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    raw: _Raw,
+    report: BatchReport,
+    pseudonym_key: str | None,
+    country_code: str | None,
+    fmt: str,
+) -> None:
+    """A link table (a CRM export): each row says its identifiers are one customer.
+
+    A row becomes star edges from its first identifier to each other one. A row needs two
+    identifiers to say anything; one whose edges are all known already is a duplicate.
+    """
+    expressions, id_params = _identifier_sql(spec, raw, pseudonym_key, country_code)
+    ids = ", ".join(f"{e} AS _id{i}" for i, e in enumerate(expressions))
+    raw_cols = [c for c in _columns_of(con, raw) if c != "_ord" and c != "file_row_number"]
+    raw_line = (
+        "_line"
+        if raw.kind == "jsonl"
+        else "concat_ws(',', "
+        + ", ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), '')" for c in raw_cols)
+        + ")"
+    )
+    # Non-null identifiers of the row as a list of {type, value}, in the spec's order.
+    entries = ", ".join(
+        f"CASE WHEN _id{i} IS NOT NULL THEN {{'t': {_sql_string(x.type)}, 'v': _id{i}}} END"
+        for i, x in enumerate(spec.identifiers)
+    )
+    names = ", ".join(f"{i.column} ({i.type})" for i in spec.identifiers)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE jl_links AS SELECT _ord, _raw_line, ids, "
+        "CASE WHEN len(ids) < 2 THEN "
+        + _sql_string(f"a link needs at least two identifiers (expected: {names})")
+        + " END AS reason FROM (SELECT _ord, "
+        + raw_line
+        + " AS _raw_line, list_sort(list_distinct(list_filter(["
+        + entries
+        + "], lambda x: x IS NOT NULL))) AS ids FROM (SELECT _ord, "
+        + ids
+        + ", * EXCLUDE (_ord) FROM ("
+        + raw.sql
+        + ") WHERE "
+        + _not_blank(raw)
+        + "))",
+        [*id_params, *raw.params],
+    )
+    batch_row = con.execute("SELECT nextval('batch_ids')").fetchone()
+    assert batch_row is not None
+    batch_id = int(batch_row[0])
+    report.batch_id = batch_id
+    reject_count = _quarantine_rejects(con, batch_id, report.file) if raw.kind == "csv" else 0
+    row_sql = _file_row_sql(raw, reject_count)
+    con.execute(
+        f"INSERT INTO quarantine SELECT ?, ?, {row_sql}, ?, reason, _raw_line "
+        "FROM jl_links s WHERE reason IS NOT NULL",
+        [batch_id, report.file, spec.identifiers[0].column],
+    )
+    # Star edges of each row; the first row that brings an unknown edge records it.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE jl_link_edges AS SELECT _ord, "
+        f"{row_sql} AS _file_row, ids[1].t AS ta, ids[1].v AS va, "
+        "unnest(ids[2:]).t AS tb, unnest(ids[2:]).v AS vb FROM jl_links s WHERE reason IS NULL"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE jl_new_links AS SELECT * FROM ("
+        "SELECT *, row_number() OVER (PARTITION BY ta, va, tb, vb ORDER BY _ord) AS _copy "
+        "FROM jl_link_edges) n WHERE _copy = 1 AND NOT EXISTS (SELECT 1 FROM identity_links l "
+        "WHERE (l.id_type_a, l.id_value_a, l.id_type_b, l.id_value_b) = (n.ta, n.va, n.tb, n.vb) "
+        "OR (l.id_type_a, l.id_value_a, l.id_type_b, l.id_value_b) = (n.tb, n.vb, n.ta, n.va))"
+    )
+    con.execute(
+        "INSERT INTO identity_links (id_type_a, id_value_a, id_type_b, id_value_b, batch_id, "
+        "source, source_row) SELECT ta, va, tb, vb, ?, ?, _file_row FROM jl_new_links",
+        [batch_id, spec.id],
+    )
+    counts = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), "
+        "(SELECT count(DISTINCT _ord) FROM jl_new_links) FROM jl_links"
+    ).fetchone()
+    assert counts is not None
+    staged, invalid, accepted = (int(v) for v in counts)
+    report.read = staged + reject_count
+    report.quarantined = invalid + reject_count
+    report.accepted = accepted
+    report.duplicates = staged - invalid - accepted
+    con.execute(
+        "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, now(), now(), 'loaded', ?)",
+        [
+            batch_id,
+            spec.id,
+            report.file,
+            report.checksum,
+            fmt,
+            report.read,
+            report.accepted,
+            report.quarantined,
+            report.duplicates,
+            "links",
         ],
     )
 
