@@ -2,6 +2,11 @@
 CSV and a Parquet file, next to DuckDB's own read_csv / read_parquet into a table (the baseline:
 the same reader with no validation, quarantine or dedupe). Each run is a fresh process.
 
+A second reference, the *floor*, writes the same rows into journeylens' two tables (events with
+its 16 columns, and event_identifiers) with typed timestamps and a content hash, but with no
+validation, quarantine, row numbers or dedupe: no loader with this schema can beat it, so
+`jl / floor` says how much the guarantees cost and `floor / baseline` what the schema costs.
+
     .venv/bin/python benchmarks/ingest.py            # 1 M and 10 M events
     .venv/bin/python benchmarks/ingest.py --sizes 1000000
 """
@@ -29,6 +34,31 @@ BASELINE = (
     'con.execute(f"CREATE TABLE t AS SELECT * FROM {sys.argv[3]}(?)", [sys.argv[2]])\n'
     "print(con.execute('SELECT count(*) FROM t').fetchone()[0])"
 )
+FLOOR = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[1])
+con.execute("SET memory_limit = '1GB'")
+con.execute("BEGIN")
+con.execute(
+    "CREATE TEMP TABLE st AS SELECT md5(concat_ws(chr(31), timestamp, activity, channel, "
+    "customer_id)) AS event_id, TRY_CAST(timestamp AS TIMESTAMPTZ) AS ts, activity, channel, "
+    f"customer_id FROM {sys.argv[3]}(?)",
+    [sys.argv[2]],
+)
+con.execute(
+    "CREATE TABLE events AS SELECT event_id, 1 AS batch_id, 'x' AS source, 0::BIGINT AS "
+    "source_row, ts, activity, channel, NULL::VARCHAR AS touchpoint, NULL::VARCHAR AS device, "
+    "NULL::DOUBLE AS value, NULL::VARCHAR AS text, NULL::DOUBLE AS score, NULL::VARCHAR AS "
+    "score_type, NULL::VARCHAR AS language, NULL::JSON AS attributes, NULL::VARCHAR AS "
+    "customer_key FROM st"
+)
+con.execute(
+    "CREATE TABLE event_identifiers AS SELECT event_id, 'customer_id' AS id_type, "
+    "customer_id AS id_value FROM st"
+)
+con.execute("COMMIT")
+print(con.execute("SELECT count(*) FROM events").fetchone()[0])
+"""
 JOURNEYLENS = (
     "import sys\nfrom journeylens.workspace import Workspace\n"
     "[r] = Workspace.init(sys.argv[1]).ingest(sys.argv[2])\n"
@@ -65,8 +95,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000000,10000000")
     sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
     print(
-        f"{'file':<24} {'baseline s':>10} {'jl s':>8} {'ratio':>6} {'jl ev/s':>12} "
-        f"{'base MiB':>9} {'jl MiB':>8}"
+        f"{'file':<24} {'baseline s':>10} {'floor s':>8} {'jl s':>8} {'jl/base':>8} "
+        f"{'jl/floor':>8} {'jl ev/s':>12} {'base MiB':>9} {'jl MiB':>8}"
     )
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -74,11 +104,15 @@ def main() -> None:
             for path in make(root, size):
                 fn = "read_csv" if path.suffix == ".csv" else "read_parquet"
                 base_s, base_rss, _ = measure(BASELINE, str(root / "base.duckdb"), str(path), fn)
+                (root / "base.duckdb").unlink()
+                floor_s, _, floor_rows = measure(FLOOR, str(root / "base.duckdb"), str(path), fn)
+                assert int(floor_rows) == size, floor_rows
                 jl_s, jl_rss, accepted = measure(JOURNEYLENS, str(root / "ws"), str(path))
                 assert int(accepted) == size, accepted
                 print(
-                    f"{path.name:<24} {base_s:>10.2f} {jl_s:>8.2f} {jl_s / base_s:>6.2f} "
-                    f"{size / jl_s:>12,.0f} {base_rss:>9.0f} {jl_rss:>8.0f}",
+                    f"{path.name:<24} {base_s:>10.2f} {floor_s:>8.2f} {jl_s:>8.2f} "
+                    f"{jl_s / base_s:>8.2f} {jl_s / floor_s:>8.2f} {size / jl_s:>12,.0f} "
+                    f"{base_rss:>9.0f} {jl_rss:>8.0f}",
                     flush=True,
                 )
                 (root / "base.duckdb").unlink()

@@ -82,7 +82,11 @@ class DataMixin:
         return specs
 
     def _spec_for(
-        self, target: str, fmt: str | None, source_id: str | None
+        self,
+        target: str,
+        fmt: str | None,
+        source_id: str | None,
+        object_type: str | None = None,
     ) -> tuple[SourceSpec, list[Path]]:
         by_id = {spec.id: spec for spec in self.sources()}
         if target in by_id:
@@ -106,7 +110,7 @@ class DataMixin:
             )
         chosen = fmt or detect_format(path)
         ident = source_id or slug(path.name.split(".")[0], "file")
-        return bare_spec(path, chosen, ident), [path]
+        return bare_spec(path, chosen, ident, object_type=object_type), [path]
 
     def ingest(
         self,
@@ -114,6 +118,7 @@ class DataMixin:
         *,
         fmt: str | None = None,
         source_id: str | None = None,
+        object_type: str | None = None,
         memory_limit: str = "1GB",
         progress: ProgressCallback | None = None,
     ) -> list[BatchReport]:
@@ -124,7 +129,7 @@ class DataMixin:
             if not jobs:
                 raise WorkspaceError(f"no sources in {self.root / SOURCES_DIR}: give a file")
         else:
-            jobs = [self._spec_for(target, fmt, source_id)]
+            jobs = [self._spec_for(target, fmt, source_id, object_type)]
         try:
             settings = self.settings
             channels = [c.id for c in settings.channels]

@@ -289,10 +289,17 @@ def demo(directory: Path, formats: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "tsv", "parquet", "jsonl", "xlsx", "xes"]),
+    type=click.Choice(
+        ["csv", "tsv", "parquet", "jsonl", "xlsx", "xes", "ocel-json", "ocel-sqlite"]
+    ),
     help="Format of FILE (default: from its name).",
 )
 @click.option("--source-id", help="Source name for a bare FILE (default: from its name).")
+@click.option(
+    "--object-type",
+    help="OCEL: the object type whose objects are the customers (default: the type named "
+    "like 'customer', else the only type).",
+)
 @click.option(
     "--memory-limit",
     default="1GB",
@@ -306,6 +313,7 @@ def ingest(
     target: str | None,
     fmt: str | None,
     source_id: str | None,
+    object_type: str | None,
     memory_limit: str,
     as_json: bool,
 ) -> None:
@@ -319,12 +327,14 @@ def ingest(
     Example:
       journeylens -w shoes ingest events.csv
       journeylens -w shoes ingest helpdesk.xes.gz --json
+      journeylens -w shoes ingest orders.jsonocel --object-type customers
       journeylens -w shoes ingest web-events
     """
     reports = _workspace(ctx).ingest(
         target,
         fmt=fmt,
         source_id=source_id,
+        object_type=object_type,
         memory_limit=memory_limit,
         progress=_progress_line if sys.stderr.isatty() else None,
     )

@@ -141,7 +141,10 @@ def _timestamp_sql(spec: SourceSpec, raw: str) -> tuple[str, list[Any]]:
         # Offsets are honoured and times without one are UTC: one cast, no pattern test.
         return f"TRY_CAST({raw} AS TIMESTAMPTZ)", []
     return (
-        f"CASE WHEN regexp_matches({raw}, '([Zz]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
+        # An offset only counts after a time: the "-12" of a bare date 2016-01-12 is no offset.
+        f"CASE WHEN regexp_matches({raw}, "
+        f"'[0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.,][0-9]+)?)?\\s*"
+        f"([Zz]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
         f"THEN TRY_CAST({raw} AS TIMESTAMPTZ) "
         f"ELSE timezone(CAST(? AS VARCHAR), TRY_CAST({raw} AS TIMESTAMP)) END",
         [spec.timezone],
@@ -192,8 +195,9 @@ def load_file(
     report = BatchReport(file=display or str(path), source=spec.id)
     report.checksum = file_checksum(path)
     done = con.execute(
-        "SELECT batch_id FROM batches WHERE checksum = ? AND status = 'loaded' LIMIT 1",
-        [report.checksum],
+        "SELECT batch_id FROM batches WHERE checksum = ? AND source = ? AND status = 'loaded' "
+        "LIMIT 1",
+        [report.checksum, spec.id],
     ).fetchone()
     if done is not None:
         report.status = "skipped"
@@ -285,7 +289,14 @@ def _load(
             before, _, rest = rest.partition("{" + name + "}")
             pieces += [_sql_string(before), f"coalesce({col(name)}, '')"]
         pieces.append(_sql_string(rest))
-        select.append(f"nullif(concat({', '.join(pieces)}), '') AS activity")
+        # A template with an empty column would make a partial name: the row has no activity.
+        complete = (
+            " AND ".join(f"nullif(trim({col(n)}), '') IS NOT NULL" for n in spec.template_columns())
+            or "true"
+        )
+        select.append(
+            f"CASE WHEN {complete} THEN nullif(concat({', '.join(pieces)}), '') END AS activity"
+        )
     else:
         select.append(f"{text(spec.activity)} AS activity")
     if spec.channel_constant is not None:
@@ -302,7 +313,9 @@ def _load(
         select.append(f"{text(source_column)} AS {name}")
     for name, source_column in (("value", spec.value), ("score", spec.score)):
         select.append(f"{text(source_column)} AS _{name}_raw")
-        select.append(f"TRY_CAST({text(source_column)} AS DOUBLE) AS {name}")
+        # NaN and infinity parse as doubles but are no measurement: quarantined as not a number.
+        number = f"TRY_CAST({text(source_column)} AS DOUBLE)"
+        select.append(f"CASE WHEN isfinite({number}) THEN {number} END AS {name}")
     select.append("CAST(? AS VARCHAR) AS score_type")
     params_select.append(spec.score_type)
     if spec.attributes:
