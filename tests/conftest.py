@@ -23,3 +23,27 @@ def rasterizer():  # type: ignore[no-untyped-def]
 
     with Rasterizer() as raster:
         yield raster
+
+
+# -- engines -------------------------------------------------------------------------------
+# Every analysis test runs on DuckDB and on Spark local mode, and the results must be equal.
+
+
+@pytest.fixture(scope="session")
+def spark_engine():  # type: ignore[no-untyped-def]
+    """One Spark local session for the whole run (it takes ~10 s to start)."""
+    from journeylens.engine import spark_engine as start
+
+    return start("local[2]", driver_memory="2g", shuffle_partitions=2)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def engine(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The analysis engines, each test once per backend."""
+    from journeylens.engine import duckdb_engine
+
+    if request.param == "spark":
+        return request.getfixturevalue("spark_engine")
+    eng = duckdb_engine()
+    yield eng
+    eng.close()

@@ -1,0 +1,112 @@
+"""The process map: which activity directly follows which, how often, for whom, how fast.
+
+Counts follow process mining's directly-follows graph (each consecutive pair of events in a
+journey is one observation), so they can be checked against PM4Py on the same log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from journeylens.analyses.common import plain, seconds
+from journeylens.engine import Journeys
+
+
+@dataclass(frozen=True)
+class DfgSpec:
+    """``gap`` splits journeys at inactivity (seconds); edges below ``min_count`` or beyond
+    the ``top`` most frequent are left out of ``edges`` (activities keep their full counts)."""
+
+    gap: float | None = None
+    min_count: int = 1
+    top: int | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    count: int
+    customers: int
+    mean_s: float | None
+    median_s: float | None
+    p90_s: float | None
+
+
+@dataclass(frozen=True)
+class ActivityStats:
+    events: int
+    customers: int
+
+
+@dataclass(frozen=True)
+class ProcessMap:
+    edges: tuple[Edge, ...]
+    start: dict[str, int]
+    end: dict[str, int]
+    activities: dict[str, ActivityStats]
+    events: int
+    journeys: int
+    customers: int
+    edges_total: int = field(default=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain(self)  # type: ignore[no-any-return]
+
+
+def process_map(journeys: Journeys, spec: DfgSpec | None = None) -> ProcessMap:
+    spec = spec or DfgSpec()
+    ev = journeys.events(spec.gap)
+    engine = journeys.engine
+    per_activity = ev.group_by("activity").agg(
+        events=ev.count(),
+        customers=ev.customer_key.nunique(),
+        starts=ev.prev_t.isnull().cast("int64").sum(),
+        ends=ev.next_t.isnull().cast("int64").sum(),
+    )
+    pairs = ev.filter(ev.next_t.notnull())
+    took = pairs.next_t - pairs.t
+    edges = pairs.group_by(source=pairs.activity, target=pairs.next_activity).agg(
+        count=pairs.count(),
+        customers=pairs.customer_key.nunique(),
+        mean_s=took.mean(),
+        median_s=took.quantile(0.5),
+        p90_s=took.quantile(0.9),
+    )
+    totals = ev.agg(customers=ev.customer_key.nunique())
+    activity_rows = engine.to_arrow(per_activity).to_pylist()
+    edge_rows = engine.to_arrow(edges).to_pylist()
+    customers = engine.to_arrow(totals).to_pylist()[0]["customers"]
+    edge_rows.sort(key=lambda r: (-r["count"], r["source"], r["target"]))
+    kept = [r for r in edge_rows if r["count"] >= spec.min_count]
+    if spec.top is not None:
+        kept = kept[: spec.top]
+    activity_rows.sort(key=lambda r: (-r["events"], r["activity"]))
+    return ProcessMap(
+        edges=tuple(
+            Edge(
+                r["source"],
+                r["target"],
+                int(r["count"]),
+                int(r["customers"]),
+                seconds(r["mean_s"]),
+                seconds(r["median_s"]),
+                seconds(r["p90_s"]),
+            )
+            for r in kept
+        ),
+        start={r["activity"]: int(r["starts"]) for r in activity_rows if r["starts"]},
+        end={r["activity"]: int(r["ends"]) for r in activity_rows if r["ends"]},
+        activities={
+            r["activity"]: ActivityStats(int(r["events"]), int(r["customers"]))
+            for r in activity_rows
+        },
+        events=sum(int(r["events"]) for r in activity_rows),
+        journeys=sum(int(r["starts"]) for r in activity_rows),
+        customers=int(customers or 0),
+        edges_total=len(edge_rows),
+    )
+
+
+__all__ = ["ActivityStats", "DfgSpec", "Edge", "ProcessMap", "process_map"]
