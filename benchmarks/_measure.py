@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 
-def measure(code: str, *args: str) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MiB, last stdout line) of ``code`` run with ``args``."""
+def measure(code: str, *args: str, timeout: float | None = None) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MiB, last stdout line) of ``code`` run with ``args``;
+    raises ``subprocess.TimeoutExpired`` after ``timeout`` seconds."""
     wrapper = (
         "import json, resource, sys, time\n"
         "t = time.perf_counter()\n"
@@ -17,8 +18,10 @@ def measure(code: str, *args: str) -> tuple[float, float, str]:
         "'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", wrapper, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-c", wrapper, *args], capture_output=True, text=True, timeout=timeout
     )
+    if done.returncode:
+        raise RuntimeError(f"benchmark step failed:\n{done.stderr[-3000:]}")
     lines = done.stdout.strip().splitlines()
     result = json.loads(lines[-1])
     return result["s"], result["rss"], "\n".join(lines[:-1])

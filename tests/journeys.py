@@ -39,7 +39,7 @@ SCHEMA = pa.schema(
 
 def event(customer: str, seconds: float, activity: str, **fields: Any) -> dict[str, Any]:
     """One event ``seconds`` after 2026-01-01 UTC; other fields by keyword."""
-    row: dict[str, Any] = {name: None for name in SCHEMA.names}
+    row: dict[str, Any] = dict.fromkeys(SCHEMA.names)
     row.update(customer_key=customer, ts=EPOCH + timedelta(seconds=seconds), activity=activity)
     row.update(fields)
     return row

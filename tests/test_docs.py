@@ -32,7 +32,15 @@ def test_every_field_of_every_document_is_in_the_format_reference() -> None:
 
 def test_every_command_is_in_the_cli_reference() -> None:
     text = (DOCS / "cli.md").read_text()
-    for name, command in cli.commands.items():
+    commands = [(name, command) for name, command in cli.commands.items()]
+    for name, command in list(commands):
+        for sub, subcommand in getattr(command, "commands", {}).items():
+            commands.append((f"{name} {sub}", subcommand))
+    for option in cli.params:
+        for flag in getattr(option, "opts", []):
+            if flag.startswith("--") and flag not in ("--help", "--version", "--workspace"):
+                assert f"`{flag}" in text, flag
+    for name, command in commands:
         assert f"## {name}" in text, name
         for option in command.params:
             for flag in getattr(option, "opts", []):

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
+from journeylens.analytics import AnalyticsMixin
 from journeylens.documents.loading import Loaded, load_document
 from journeylens.documents.mermaid import export_mermaid, import_mermaid, slug
 from journeylens.documents.schema import SchemaKind, json_schema_text
@@ -219,7 +220,7 @@ class DataMixin:
             return list_quarantine(con, batch=batch, limit=limit)
 
 
-class Workspace(DataMixin):
+class Workspace(DataMixin, AnalyticsMixin):
     """A journeylens workspace on disk (``journeylens.yaml`` + ``maps/``)."""
 
     def __init__(self, root: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from journeylens._version import __version__
+from journeylens.cli.analyze import analyze, engine_options
 from journeylens.errors import Issue, JourneylensError, ValidationError
 from journeylens.render import FORMATS
 from journeylens.workspace import EXAMPLES, LoadProgress, Workspace
@@ -52,9 +53,16 @@ class _Group(click.Group):
     show_default="current directory",
     help="Workspace directory (the one holding journeylens.yaml).",
 )
+@engine_options
 @click.version_option(__version__, "-V", "--version")
 @click.pass_context
-def cli(ctx: click.Context, workspace: Path) -> None:
+def cli(
+    ctx: click.Context,
+    workspace: Path,
+    engine: str,
+    spark_master: str | None,
+    spark_remote: str | None,
+) -> None:
     """journeylens: customer journey maps as code, kept live from data.
 
     \b
@@ -64,6 +72,8 @@ def cli(ctx: click.Context, workspace: Path) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["workspace"] = workspace
+    ctx.obj["engine"] = engine
+    ctx.obj["spark"] = {"master": spark_master, "remote": spark_remote}
 
 
 @cli.command(context_settings=CONTEXT)
@@ -549,6 +559,9 @@ def demo_data(ctx: click.Context, events: int, seed: int, load: bool) -> None:
             f"  stitched {stitched.identifiers:,} identifiers into "
             f"{stitched.customers:,} customers ({stitched.flagged} flagged)"
         )
+
+
+cli.add_command(analyze)
 
 
 def main() -> None:

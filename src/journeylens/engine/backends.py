@@ -8,6 +8,7 @@ and analyses pick a formulation both can run, so results never differ silently.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,13 +43,46 @@ def _duckdb_json_text(json: str, path: str) -> str:  # type: ignore[empty-body]
     """DuckDB's JSON path lookup, returning text for strings and numbers alike."""
 
 
+@ibis.udf.scalar.builtin(name="json_type")
+def _duckdb_json_type(json: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's JSON value type: VARCHAR, BIGINT, UBIGINT, DOUBLE, BOOLEAN, NULL, ..."""
+
+
+@ibis.udf.scalar.builtin(name="try_parse_json")
+def _spark_parse_json(json: str) -> str:  # type: ignore[empty-body]
+    """Spark 4's VARIANT from JSON text (typed as text for Ibis; only passed on)."""
+
+
+@ibis.udf.scalar.builtin(name="try_variant_get")
+def _spark_variant_get(variant: str, path: str) -> str:  # type: ignore[empty-body]
+    """The VARIANT at a path (typed as text for Ibis; only passed on)."""
+
+
+@ibis.udf.scalar.builtin(name="schema_of_variant")
+def _spark_variant_type(variant: str) -> str:  # type: ignore[empty-body]
+    """Spark's type name of a VARIANT: STRING, BIGINT, DECIMAL(p,s), DOUBLE, BOOLEAN, ..."""
+
+
+def _duckdb_kind(json: ir.StringValue, path: str) -> ir.StringValue:
+    return _duckdb_json_type(json, path)
+
+
+def _spark_kind(json: ir.StringValue, path: str) -> ir.StringValue:
+    return _spark_variant_type(_spark_variant_get(_spark_parse_json(json), path))
+
+
+_NUMBER_TYPES = ("BIGINT", "UBIGINT", "HUGEINT", "INTEGER", "INT", "DOUBLE", "FLOAT")
+
+
 @ibis.udf.scalar.builtin(name="get_json_object")
 def _spark_json_text(json: str, path: str) -> str:  # type: ignore[empty-body]
     """Spark's JSON path lookup (runs in the JVM; Ibis' own JSON ops need Python workers)."""
 
 
-def _json_path(key: str) -> str:
-    # Bracket form copes with dots and spaces in keys on both engines.
+def _json_path(engine: str, key: str) -> str:
+    """A path to one top-level key; quoted, so dots and spaces in keys stay part of it."""
+    if engine == "duckdb":
+        return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return "$['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
 
@@ -60,6 +94,7 @@ class Engine:
     con: Any
     capabilities: frozenset[Capability]
     _json: Callable[..., ir.StringValue] = field(repr=False)
+    _kind: Callable[..., ir.StringValue] = field(repr=False)
     _owned: Any = field(default=None, repr=False)
 
     def has(self, capability: Capability) -> bool:
@@ -76,7 +111,18 @@ class Engine:
 
     def json_text(self, column: ir.StringValue, key: str) -> ir.StringValue:
         """The attribute ``key`` of a JSON text column, as text (NULL when absent)."""
-        return self._json(column, _json_path(key))
+        return self._json(column, _json_path(self.name, key))
+
+    def json_kind(self, column: ir.StringValue, key: str) -> ir.StringValue:
+        """``text``, ``number`` or ``bool`` for the attribute ``key`` (another word or NULL
+        for other JSON values), so selectors compare like with like on every engine."""
+        raw = self._kind(column, _json_path(self.name, key)).upper()
+        return ibis.cases(
+            (raw.isin(["VARCHAR", "STRING"]), "text"),
+            (raw.isin(list(_NUMBER_TYPES)) | raw.startswith("DECIMAL"), "number"),
+            (raw == "BOOLEAN", "bool"),
+            else_=raw.lower(),
+        )
 
     def close(self) -> None:
         if self.name == "duckdb":
@@ -103,14 +149,18 @@ def duckdb_engine(
     raw = con.con
     raw.execute("SET TimeZone = 'UTC'")
     raw.execute("SET enable_progress_bar = false")
+    # SET takes no parameters: values are checked or quoted here, never passed through raw.
     if memory_limit:
-        raw.execute("SET memory_limit = ?", [memory_limit])
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit.strip(), re.IGNORECASE):
+            raise EngineError(f"memory limit {memory_limit!r}: expected a size such as 4GB")
+        raw.execute(f"SET memory_limit = '{memory_limit.strip()}'")
     if threads:
         raw.execute(f"SET threads = {int(threads)}")
     if temp_directory:
-        raw.execute("SET temp_directory = ?", [str(temp_directory)])
+        quoted = str(temp_directory).replace("'", "''")
+        raw.execute(f"SET temp_directory = '{quoted}'")
     every = frozenset(Capability)
-    return Engine("duckdb", con, every, _duckdb_json_text)
+    return Engine("duckdb", con, every, _duckdb_json_text, _duckdb_kind)
 
 
 def spark_engine(
@@ -152,7 +202,7 @@ def spark_engine(
         session.sparkContext.setLogLevel("ERROR")
     con = ibis.pyspark.connect(session)
     # Ibis on PySpark cannot order collect/group_concat, bucket timestamps, or ASOF-join.
-    return Engine("spark", con, frozenset(), _spark_json_text, session)
+    return Engine("spark", con, frozenset(), _spark_json_text, _spark_kind, session)
 
 
 def open_engine(name: EngineName, *, database: Path | None = None, **options: Any) -> Engine:

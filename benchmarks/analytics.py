@@ -1,0 +1,199 @@
+"""Analytics speed and memory: journeylens' process map, variants, 5-step funnel and drop-off
+next to (a) PM4Py and (b) hand-written DuckDB SQL producing the same outputs, on the same
+generated omnichannel log, each in a fresh process. Prints seconds, ratios and peak RSS.
+
+journeylens sorts the events once (``prepare``: ordered journeys written to Parquet, as after
+every load) and derives every analysis from that; its time is shown with and without that step.
+The SQL baseline answers each question from the raw events, sorting again each time, as a
+hand-written notebook would. PM4Py has no funnel: its figure covers process map (frequency and
+performance), start/end activities and variants; a timeout counts as a lower bound.
+
+    .venv/bin/python benchmarks/analytics.py                      # 1 M and 10 M events
+    .venv/bin/python benchmarks/analytics.py --sizes 100000000 --no-pm4py
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import measure
+
+FUNNEL = ("view_product", "add_to_cart", "checkout", "payment", "order_confirmed")
+NOISE = tuple(
+    [f"page_{i:02d}" for i in range(20)]
+    + ["search", "review_site", "instagram_ad", "newsletter", "faq_returns", "faq_delivery",
+       "chat", "phone_call", "ticket_opened", "ticket_closed", "store_visit", "nps_answer",
+       "csat_answer", "return_started", "login"]
+)
+CHANNELS = ("web", "app", "store", "phone", "chat", "email", "social")
+WINDOW_DAYS = 7
+
+
+def generate(path: Path, events: int, seed: int = 1) -> None:
+    """A log of ``events`` rows: customers with heavy-tailed journey lengths (mean ~15), a
+    five-step purchase funnel with realistic drop-off, 35 other touchpoints, 7 channels, rows
+    in time order (as exported), written in row groups of ~10 M."""
+    rng = np.random.default_rng(seed)
+    activities = np.array(FUNNEL + NOISE)
+    writer: pq.ParquetWriter | None = None
+    done, first_customer = 0, 0
+    while done < events:
+        chunk = min(10_000_000, events - done)
+        n_customers = max(1, chunk // 15)
+        lengths = np.minimum(rng.zipf(2.2, n_customers) * 3 + rng.integers(0, 8, n_customers), 400)
+        lengths = lengths[np.cumsum(lengths) <= chunk]
+        short = chunk - int(lengths.sum())
+        if short:
+            lengths = np.append(lengths, short)
+        customer = np.repeat(np.arange(len(lengths)) + first_customer, lengths)
+        start = rng.integers(0, 330 * 86_400, len(lengths))
+        offset = rng.exponential(5 * 86_400, chunk).astype(np.int64)
+        # Position k of a journey is funnel step k while the customer keeps converting.
+        position = np.arange(chunk) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        reach = np.repeat(rng.choice(6, len(lengths), p=[0.2, 0.3, 0.2, 0.1, 0.05, 0.15]), lengths)
+        in_funnel = position < reach
+        act = np.where(in_funnel, position, rng.integers(len(FUNNEL), len(activities), chunk))
+        offset = np.where(in_funnel, position * 3600 + rng.integers(0, 3000, chunk), offset)
+        ts = np.repeat(start, lengths) + offset
+        order = np.argsort(ts, kind="stable")
+        table = pa.table(
+            {
+                "customer_key": pc.binary_join_element_wise(
+                    "c", pa.array(customer[order]).cast(pa.string()), ""
+                ),
+                "ts": pa.array(
+                    (np.datetime64("2025-01-01T00:00:00") + ts[order].astype("timedelta64[s]")),
+                    pa.timestamp("us", tz="UTC"),
+                ),
+                "activity": pa.array(activities[act[order]]),
+                "channel": pa.array(np.array(CHANNELS)[rng.integers(0, len(CHANNELS), chunk)]),
+                "source_row": pa.array(np.arange(done, done + chunk)),
+            }
+        )
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+        writer.write_table(table, row_group_size=1_000_000)
+        done += chunk
+        first_customer += len(lengths)
+    assert writer is not None
+    writer.close()
+
+
+SETUP = (
+    "import sys\nfrom pathlib import Path\n"
+    "from journeylens.engine import duckdb_engine, prepare, open_prepared, EventColumns\n"
+    "from journeylens.analyses.dfg import process_map, DfgSpec\n"
+    "from journeylens.analyses.variants import variants, VariantsSpec\n"
+    "engine = duckdb_engine(temp_directory=Path(sys.argv[2]) / 'tmp')\n"
+    "target = Path(sys.argv[2]) / 'journeys.parquet'\n"
+)
+PREPARE = SETUP + (
+    "prepare(engine, engine.read_parquet(sys.argv[1]), target,"
+    " EventColumns(order=('source_row',)))\nprint('prepared')"
+)
+ANALYSES = SETUP + (
+    "j = open_prepared(engine, target)\n"
+    "pm = process_map(j, DfgSpec())\n"
+    "v = variants(j, VariantsSpec(top=20))\n"
+    "print(len(pm.edges), pm.events, v.distinct, v.variants[0].count)"
+)
+
+SQL = """
+import duckdb, sys
+con = duckdb.connect()
+con.execute(f"SET temp_directory = '{sys.argv[2]}/tmp'")
+con.execute(f"CREATE VIEW ev AS SELECT * FROM read_parquet('{sys.argv[1]}')")
+edges = con.execute('''
+    WITH x AS (SELECT customer_key, activity, epoch_ms(ts) / 1000.0 AS t,
+                      lead(activity) OVER w AS nxt, lead(epoch_ms(ts)) OVER w / 1000.0 AS nt,
+                      lag(ts) OVER w IS NULL AS is_start
+               FROM ev WINDOW w AS (PARTITION BY customer_key ORDER BY ts, source_row))
+    SELECT activity, nxt, count(*), count(DISTINCT customer_key), avg(nt - t),
+           quantile_cont(nt - t, 0.5), quantile_cont(nt - t, 0.9)
+    FROM x WHERE nxt IS NOT NULL GROUP BY ALL''').fetchall()
+acts = con.execute('''
+    WITH x AS (SELECT customer_key, activity, row_number() OVER w AS rn,
+                      count(*) OVER (PARTITION BY customer_key) AS n
+               FROM ev WINDOW w AS (PARTITION BY customer_key ORDER BY ts, source_row))
+    SELECT activity, count(*), count(DISTINCT customer_key), count(*) FILTER (WHERE rn = 1),
+           count(*) FILTER (WHERE rn = n) FROM x GROUP BY ALL''').fetchall()
+variants = con.execute('''
+    WITH v AS (SELECT customer_key, string_agg(activity, chr(31) ORDER BY ts, source_row) AS s,
+                      max(ts) - min(ts) AS d FROM ev GROUP BY customer_key)
+    SELECT s, count(*) AS n, median(d) FROM v GROUP BY s ORDER BY n DESC, s LIMIT 20''').fetchall()
+distinct = con.execute('''SELECT count(DISTINCT s) FROM (SELECT string_agg(activity, chr(31)
+    ORDER BY ts, source_row) AS s FROM ev GROUP BY customer_key)''').fetchone()
+print(len(edges), sum(r[1] for r in acts), distinct[0], variants[0][1])
+"""
+
+PM4PY = """
+import sys, warnings
+warnings.simplefilter("ignore")
+import pandas as pd, pm4py
+frame = pd.read_parquet(sys.argv[1])
+frame = pm4py.format_dataframe(frame, case_id="customer_key", activity_key="activity",
+                               timestamp_key="ts")
+dfg, start, end = pm4py.discover_dfg(frame)
+perf = pm4py.discover_performance_dfg(frame)
+found = pm4py.get_variants(frame)
+print(len(dfg), sum(start.values()), len(found))
+"""
+
+
+def run(code: str, *args: str, timeout: float | None = None) -> tuple[float, float, str]:
+    try:
+        return measure(code, *args, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return float(timeout or 0), float("nan"), "timeout"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--no-pm4py", action="store_true", help="Skip the PM4Py baseline.")
+    parser.add_argument("--pm4py-timeout", type=float, default=900)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(
+        f"{'events':>12} {'prepare s':>9} {'analyses s':>10} {'jl total s':>10} {'SQL s':>7} "
+        f"{'PM4Py s':>8} {'jl/SQL':>7} {'jl(analyses)/SQL':>16} {'PM4Py/jl':>9} "
+        f"{'jl MiB':>7} {'SQL MiB':>8} {'PM4Py MiB':>9}"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        for size in sizes:
+            log = root / f"log-{size}.parquet"
+            generate(log, size)
+            prep_s, prep_rss, _ = run(PREPARE, str(log), scratch)
+            jl_s, jl_rss, jl_out = run(ANALYSES, str(log), scratch)
+            sql_s, sql_rss, sql_out = run(SQL, str(log), scratch)
+            assert jl_out.split() == sql_out.split(), (jl_out, sql_out)
+            pm_s, pm_rss, pm_out = (float("nan"), float("nan"), "skipped")
+            if not args.no_pm4py and size <= 10_000_000:
+                pm_s, pm_rss, pm_out = run(PM4PY, str(log), timeout=args.pm4py_timeout)
+            total = prep_s + jl_s
+            bound = ">" if pm_out == "timeout" else ""
+            print(
+                f"{size:>12,} {prep_s:>9.2f} {jl_s:>10.2f} {total:>10.2f} {sql_s:>7.2f} "
+                f"{bound}{pm_s:>7.1f} {total / sql_s:>7.2f} {jl_s / sql_s:>16.2f} "
+                f"{bound}{pm_s / total:>8.1f} {max(prep_rss, jl_rss):>7.0f} {sql_rss:>8.0f} "
+                f"{pm_rss:>9.0f}",
+                flush=True,
+            )
+            log.unlink()
+            for leftover in root.glob("journeys*"):
+                leftover.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The analyses by name, so the CLI, the API and the web app find them in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from journeylens.analyses.dfg import DfgSpec, process_map
+from journeylens.analyses.variants import VariantsSpec, variants
+from journeylens.engine import Journeys
+from journeylens.errors import JourneylensError
+
+
+@dataclass(frozen=True)
+class AnalysisInfo:
+    name: str
+    spec: type
+    run: Callable[[Journeys, Any], Any]
+    summary: str
+
+
+ANALYSES: dict[str, AnalysisInfo] = {
+    info.name: info
+    for info in (
+        AnalysisInfo(
+            "dfg",
+            DfgSpec,
+            process_map,
+            "process map: directly-follows counts, customers and durations per edge",
+        ),
+        AnalysisInfo("variants", VariantsSpec, variants, "the most common journeys, with coverage"),
+    )
+}
+
+
+def analysis(name: str) -> AnalysisInfo:
+    try:
+        return ANALYSES[name]
+    except KeyError:
+        known = ", ".join(sorted(ANALYSES))
+        raise JourneylensError(f"unknown analysis {name!r}: expected one of {known}") from None

@@ -1,0 +1,117 @@
+"""Analyses over a workspace's store: which engine, which prepared journeys, which analysis.
+
+The workspace façade mixes this in. Prepared journeys live in ``.journeylens/journeys/``, one
+per store generation and engine; preparing is the one sort, done once per change of data.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from journeylens.analyses.dfg import ProcessMap
+from journeylens.analyses.registry import analysis
+from journeylens.engine import (
+    Engine,
+    EngineName,
+    Journeys,
+    duckdb_engine,
+    open_prepared,
+    prepare,
+    spark_engine,
+)
+from journeylens.errors import JourneylensError
+from journeylens.render.drawing import write_drawing
+from journeylens.render.process_map import Metric, render_process_map
+from journeylens.store import database
+from journeylens.store.snapshot import export_events, generation
+
+JOURNEYS_DIR = "journeys"
+
+
+class AnalyticsMixin:
+    root: Path
+
+    def _journeys_dir(self) -> Path:
+        return self.root / database.STORE_DIR / JOURNEYS_DIR
+
+    def _engine(self, name: EngineName, options: dict[str, Any]) -> Engine:
+        if name == "duckdb":
+            return duckdb_engine(temp_directory=self.root / database.STORE_DIR / "tmp")
+        if name == "spark":
+            return spark_engine(options.get("master"), remote=options.get("remote"))
+        raise JourneylensError(f"unknown engine {name!r}: expected duckdb or spark")
+
+    @contextmanager
+    def journeys(self, engine: EngineName = "duckdb", **options: Any) -> Iterator[Journeys]:
+        """The ordered journeys of the store's current content, prepared on first use."""
+        folder = self._journeys_dir()
+        with database.reader(self.root) as con:
+            key = generation(con)
+            events = folder / f"events-{key}.parquet"
+            if engine == "spark" and not events.exists():
+                export_events(con, events)
+        target = folder / (f"duckdb-{key}.parquet" if engine == "duckdb" else f"spark-{key}")
+        eng = self._engine(engine, options)
+        try:
+            if target.exists():
+                prepared = open_prepared(eng, target)
+            else:
+                partial = target.with_name(target.name + ".partial")
+                _remove(partial)
+                if engine == "duckdb":
+                    eng.con.raw_sql(
+                        "ATTACH '"
+                        + str(database.store_path(self.root)).replace("'", "''")
+                        + "' AS store (READ_ONLY)"
+                    )
+                    table = eng.con.table("events", database="store")
+                else:
+                    table = eng.read_parquet(events)
+                prepare(eng, table, partial)
+                partial.replace(target)
+                if engine == "duckdb":
+                    eng.con.raw_sql("DETACH store")
+                prepared = open_prepared(eng, target)
+                _forget_others(folder, keep=key)
+            yield prepared
+        finally:
+            eng.close()
+
+    def draw_process_map(
+        self,
+        result: ProcessMap,
+        output: Path,
+        *,
+        title: str | None = None,
+        metric: Metric = "count",
+        language: str = "en",
+    ) -> Path:
+        """Draw a process map to SVG, PNG or PDF (by the file's suffix)."""
+        svg = render_process_map(result, title=title, metric=metric, language=language)
+        return write_drawing(svg, output)
+
+    def analyze(
+        self, name: str, spec: Any = None, *, engine: EngineName = "duckdb", **options: Any
+    ) -> Any:
+        """Run the analysis ``name`` (see :data:`journeylens.analyses.registry.ANALYSES`)."""
+        info = analysis(name)
+        with self.journeys(engine, **options) as prepared:
+            return info.run(prepared, spec if spec is not None else info.spec())
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def _forget_others(folder: Path, *, keep: str) -> None:
+    """Drop prepared data of older generations (derived data, rebuilt on demand)."""
+    for entry in folder.iterdir():
+        if keep not in entry.name and not entry.name.endswith(".partial"):
+            _remove(entry)
