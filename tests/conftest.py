@@ -43,7 +43,8 @@ def engine(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     from journeylens.engine import duckdb_engine
 
     if request.param == "spark":
-        return request.getfixturevalue("spark_engine")
+        yield request.getfixturevalue("spark_engine")
+        return
     eng = duckdb_engine()
     yield eng
     eng.close()
