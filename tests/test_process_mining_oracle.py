@@ -30,16 +30,18 @@ def _pm4py() -> Any:
     return pm4py
 
 
-def _oracle(frame: pd.DataFrame) -> tuple[dict[tuple[str, str], int], dict[str, int],
-                                           dict[str, int], Counter[tuple[str, ...]]]:
+def _oracle(
+    frame: pd.DataFrame,
+) -> tuple[dict[tuple[str, str], int], dict[str, int], dict[str, int], Counter[tuple[str, ...]]]:
     """PM4Py's DFG, start and end activities and variant counts of a formatted frame."""
     pm4py = _pm4py()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dfg, start, end = pm4py.discover_dfg(frame)
         found = pm4py.get_variants(frame)
-    counts = Counter({tuple(k): (len(v) if isinstance(v, list) else int(v))
-                      for k, v in found.items()})
+    counts = Counter(
+        {tuple(k): (len(v) if isinstance(v, list) else int(v)) for k, v in found.items()}
+    )
     return dict(dfg), dict(start), dict(end), counts
 
 
@@ -56,20 +58,25 @@ def _csv(path: Path, case: str, activity: str, ts: str, **read: Any) -> pd.DataF
     frame[ts] = pd.to_datetime(frame[ts], utc=True, format="mixed")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pm4py.format_dataframe(frame, case_id=case, activity_key=activity,
-                                      timestamp_key=ts)
+        return pm4py.format_dataframe(frame, case_id=case, activity_key=activity, timestamp_key=ts)
 
 
 def _complaints() -> pd.DataFrame:
-    frame = pd.read_csv(DATA / "bpic2016_complaints/BPI2016_Complaints.csv", sep=";",
-                        dtype=str, keep_default_na=False, encoding="latin-1")
+    frame = pd.read_csv(
+        DATA / "bpic2016_complaints/BPI2016_Complaints.csv",
+        sep=";",
+        dtype=str,
+        keep_default_na=False,
+        encoding="latin-1",
+    )
     frame["activity"] = "complaint: " + frame["ComplaintTheme_EN"]
     frame["ts"] = pd.to_datetime(frame["ContactDate"]).dt.tz_localize("Europe/Amsterdam")
     pm4py = _pm4py()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pm4py.format_dataframe(frame, case_id="CustomerID", activity_key="activity",
-                                      timestamp_key="ts")
+        return pm4py.format_dataframe(
+            frame, case_id="CustomerID", activity_key="activity", timestamp_key="ts"
+        )
 
 
 SOURCES = {
@@ -99,12 +106,17 @@ SOURCES = {
 
 ORACLES = {
     "helpdesk-xes": lambda: _xes(DATA / "helpdesk/helpdesk.xes.gz"),
-    "helpdesk-csv": lambda: _csv(DATA / "helpdesk/helpdesk.csv", "Case ID", "Activity",
-                                 "Complete Timestamp"),
+    "helpdesk-csv": lambda: _csv(
+        DATA / "helpdesk/helpdesk.csv", "Case ID", "Activity", "Complete Timestamp"
+    ),
     "receipt-xes": lambda: _xes(DATA / "receipt/08_receipt.xes.gz"),
     "roadtraffic-xes": lambda: _xes(DATA / "roadtraffic_sample/roadtraffic100traces.xes"),
-    "roadtraffic-csv": lambda: _csv(DATA / "roadtraffic_sample/roadtraffic100traces.csv",
-                                    "case:concept:name", "concept:name", "time:timestamp"),
+    "roadtraffic-csv": lambda: _csv(
+        DATA / "roadtraffic_sample/roadtraffic100traces.csv",
+        "case:concept:name",
+        "concept:name",
+        "time:timestamp",
+    ),
     "bpic2016-complaints": _complaints,
 }
 
@@ -132,8 +144,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return found
 
 
-def _mine(pm: ProcessMap) -> tuple[dict[tuple[str, str], int], dict[str, int],
-                                   dict[str, int]]:
+def _mine(pm: ProcessMap) -> tuple[dict[tuple[str, str], int], dict[str, int], dict[str, int]]:
     return {(e.source, e.target): e.count for e in pm.edges}, pm.start, pm.end
 
 

@@ -119,23 +119,20 @@ def ordered_events(
         **base, **{f"_o{i}": expr for i, expr in enumerate(tiebreak)}
     )
     order = [projected.ts, *(projected[f"_o{i}"] for i in range(len(tiebreak)))]
-    # activity last: rows equal in every order column still sort the same on every engine
-    window = ibis.window(group_by=projected.customer_key, order_by=[*order, projected.activity])
-    with_seq = projected.mutate(
-        seq=ibis.row_number().over(window),
-        t=epoch_seconds(engine, projected.ts),
-    )
-    w = ibis.window(group_by=with_seq.customer_key, order_by=with_seq.seq)
-    return with_seq.select(
-        *[
-            c
-            for c in JOURNEY_COLUMNS
-            if c not in ("prev_t", "next_t", "next_activity", "next_channel")
-        ],
-        prev_t=with_seq.t.lag().over(w),
-        next_t=with_seq.t.lead().over(w),
-        next_activity=with_seq.activity.lead().over(w),
-        next_channel=with_seq.channel.lead().over(w),
+    # activity last: rows equal in every order column still sort the same on every engine.
+    # Every window below is this one window, so the engines sort the events once.
+    w = ibis.window(group_by=projected.customer_key, order_by=[*order, projected.activity])
+    t = epoch_seconds(engine, projected.ts)
+    return projected.select(
+        "customer_key",
+        seq=ibis.row_number().over(w),
+        ts=projected.ts,
+        t=t,
+        **{c: projected[c] for c in JOURNEY_COLUMNS[4:16]},
+        prev_t=t.lag().over(w),
+        next_t=t.lead().over(w),
+        next_activity=projected.activity.lead().over(w),
+        next_channel=projected.channel.lead().over(w),
     )
 
 
