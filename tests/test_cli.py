@@ -168,3 +168,39 @@ def test_init_with_an_example_takes_the_name(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = (tmp_path / "ws/journeylens.yaml").read_text()
     assert "Shoes EU" in text and text.startswith("# journeylens workspace")
+
+
+HELPDESK = Path(__file__).parents[2] / "shared/data/helpdesk/helpdesk.xes.gz"
+
+
+def test_analyze_prints_json_tables_and_drawings(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = str(tmp_path / "ws")
+    assert runner.invoke(cli, ["init", ws]).exit_code == 0
+    assert runner.invoke(cli, ["-w", ws, "ingest", str(HELPDESK)]).exit_code == 0
+    before = runner.invoke(cli, ["-w", ws, "analyze", "dfg"])
+    assert before.exit_code == 1 and "run journeylens stitch" in before.output
+    assert runner.invoke(cli, ["-w", ws, "stitch"]).exit_code == 0
+    shown = runner.invoke(cli, ["-w", ws, "analyze", "dfg", "--json", "--top", "3"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.output)
+    assert [e["count"] for e in data["edges"]] == [4558, 4160, 3563]
+    assert set(data["edges"][0]) == {
+        "source",
+        "target",
+        "count",
+        "customers",
+        "mean_s",
+        "median_s",
+        "p90_s",
+    }
+    assert data["start"]["Assign seriousness"] == 4384 and data["events"] == 21348
+    drawing = tmp_path / "map.svg"
+    drawn = runner.invoke(cli, ["-w", ws, "analyze", "dfg", "--top", "10", "-o", str(drawing)])
+    assert drawn.exit_code == 0 and drawing.read_text().startswith("<svg")
+    listed = runner.invoke(cli, ["-w", ws, "analyze", "variants", "--top", "2"])
+    assert listed.exit_code == 0
+    assert "4,580 journeys, 226 distinct variants" in listed.output
+    assert "2,366" in listed.output.splitlines()[2]
+    wrong = runner.invoke(cli, ["-w", ws, "analyze", "dfg", "--gap", "soon"])
+    assert wrong.exit_code != 0 and "expected a number and a unit" in wrong.output
