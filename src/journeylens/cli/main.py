@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from journeylens._version import __version__
+from journeylens.analyses.dfg import DfgSpec
+from journeylens.analyses.variants import VariantsSpec
 from journeylens.cli.analyze import analyze, engine_options
 from journeylens.errors import Issue, JourneylensError, ValidationError
 from journeylens.render import FORMATS
@@ -279,8 +281,16 @@ def import_mermaid_command(
     show_default=True,
     help="Comma-separated output formats.",
 )
-def demo(directory: Path, formats: str) -> None:
-    """Create the running-shoes example in DIRECTORY and render all its maps.
+@click.option(
+    "--events",
+    type=click.IntRange(min=0),
+    default=200_000,
+    show_default=True,
+    help="Demo events to generate, load, stitch and analyse (0: maps only).",
+)
+def demo(directory: Path, formats: str, events: int) -> None:
+    """Create the running-shoes example in DIRECTORY, render all its maps, and run the data
+    side on generated journeys: load, stitch, process map and variants.
 
     \b
     Example:
@@ -288,9 +298,28 @@ def demo(directory: Path, formats: str) -> None:
     """
     workspace = Workspace.init(directory, example="running-shoes", force=True)
     outdir = directory / "rendered"
-    written = workspace.render_all(outdir, [f.strip() for f in formats.split(",") if f])
+    chosen = [f.strip() for f in formats.split(",") if f]
+    written = workspace.render_all(outdir, chosen)
     for path in written:
         click.echo(str(path))
+    if events:
+        _, reports = workspace.demo_data(events=events, load=True)
+        loaded = sum(r.accepted for r in reports)
+        stitched = workspace.stitch()
+        click.echo(
+            f"\nloaded {loaded:,} demo events, stitched into {stitched.customers:,} customers"
+        )
+        result = workspace.analyze("dfg", DfgSpec(top=30))
+        for fmt in [f for f in chosen if f in ("svg", "png", "pdf")]:
+            target = outdir / f"process-map.{fmt}"
+            written.append(
+                workspace.draw_process_map(result, target, title="Running shoes: process map")
+            )
+            click.echo(str(target))
+        top = workspace.analyze("variants", VariantsSpec(top=5, gap=30 * 86_400))
+        click.echo(f"most common journeys (of {top.journeys:,}, 30-day inactivity splits):")
+        for variant in top.variants:
+            click.echo(f"  {variant.count:>6,}  {' > '.join(variant.activities)}")
     click.echo(f"\n{len(written)} file(s) in {outdir}/ - open {outdir}/current-state.html")
 
 

@@ -47,9 +47,8 @@ def export_events(con: duckdb.DuckDBPyConnection, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     con.execute(
-        "COPY (SELECT * REPLACE (CAST(attributes AS VARCHAR) AS attributes, CAST(event_id AS VARCHAR) "
-        "AS event_id) FROM events "
-        "WHERE customer_key IS NOT NULL) TO '"
+        "COPY (SELECT * REPLACE (CAST(attributes AS VARCHAR) AS attributes, "
+        "CAST(event_id AS VARCHAR) AS event_id) FROM events WHERE customer_key IS NOT NULL) TO '"
         + str(partial).replace("'", "''")
         + "' (FORMAT parquet, COMPRESSION zstd)"
     )
