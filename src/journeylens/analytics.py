@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from journeylens.analyses.dfg import ProcessMap
+from journeylens.analyses.paths import Paths
 from journeylens.analyses.registry import analysis
 from journeylens.engine import (
     Engine,
@@ -26,6 +27,7 @@ from journeylens.engine import (
 from journeylens.errors import JourneylensError
 from journeylens.render.drawing import write_drawing
 from journeylens.render.process_map import Metric, render_process_map
+from journeylens.render.sankey import render_sankey
 from journeylens.store import database
 from journeylens.store.snapshot import export_events, generation
 
@@ -93,6 +95,10 @@ class AnalyticsMixin:
         """Draw a process map to SVG, PNG or PDF (by the file's suffix)."""
         svg = render_process_map(result, title=title, metric=metric, language=language)
         return write_drawing(svg, output)
+
+    def draw_paths(self, result: Paths, output: Path, *, title: str | None = None) -> Path:
+        """Draw paths as a Sankey diagram to SVG, PNG or PDF (by the file's suffix)."""
+        return write_drawing(render_sankey(result, title=title), output)
 
     def analyze(
         self, name: str, spec: Any = None, *, engine: EngineName = "duckdb", **options: Any

@@ -6,7 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from journeylens.analyses.channels import ChannelsSpec, channels
 from journeylens.analyses.dfg import DfgSpec, process_map
+from journeylens.analyses.dropoff import DropoffSpec, dropoff
+from journeylens.analyses.paths import PathsSpec, paths
+from journeylens.analyses.retention import RetentionSpec, retention
 from journeylens.analyses.variants import VariantsSpec, variants
 from journeylens.engine import Journeys
 from journeylens.errors import JourneylensError
@@ -30,6 +34,12 @@ ANALYSES: dict[str, AnalysisInfo] = {
             "process map: directly-follows counts, customers and durations per edge",
         ),
         AnalysisInfo("variants", VariantsSpec, variants, "the most common journeys, with coverage"),
+        AnalysisInfo("paths", PathsSpec, paths, "the steps after or before an anchor (Sankey)"),
+        AnalysisInfo("dropoff", DropoffSpec, dropoff, "where journeys without the outcome end"),
+        AnalysisInfo(
+            "retention", RetentionSpec, retention, "cohort retention and churn by inactivity"
+        ),
+        AnalysisInfo("channels", ChannelsSpec, channels, "channel switches and repeat contacts"),
     )
 }
 

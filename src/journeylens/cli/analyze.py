@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
+from journeylens.analyses.channels import DEFAULT_CONTACT, ChannelField, Channels, ChannelsSpec
 from journeylens.analyses.common import parse_duration
 from journeylens.analyses.dfg import DfgSpec, ProcessMap
+from journeylens.analyses.dropoff import Dropoff, DropoffField, DropoffSpec
+from journeylens.analyses.paths import PathField, Paths, PathsSpec
+from journeylens.analyses.retention import Period, Retention, RetentionSpec
 from journeylens.analyses.variants import Variants, VariantsSpec
 from journeylens.workspace import Workspace
 
@@ -97,7 +101,7 @@ def dfg(
     min_count: int,
     top: int | None,
     output: Path | None,
-    metric: str,
+    metric: Literal["count", "customers", "median"],
     title: str | None,
     language: str,
     as_json: bool,
@@ -118,7 +122,7 @@ def dfg(
             result,
             output,
             title=title,
-            metric=metric,  # type: ignore[arg-type]  # click.Choice checked it
+            metric=metric,
             language=language,
         )
         click.echo(f"wrote {output}", err=True)
@@ -185,3 +189,289 @@ def engine_options(func: Any) -> Any:
         show_default=True,
         help="Where analyses run: embedded DuckDB, or Apache Spark for data beyond one machine.",
     )(func)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+@analyze.command(context_settings=CONTEXT)
+@click.option(
+    "--anchor",
+    required=True,
+    metavar="SELECTOR",
+    help="Where paths start (or end), e.g. 'activity == \"add_to_cart\"'.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(1, 20),
+    default=5,
+    show_default=True,
+    help="How many steps to follow.",
+)
+@click.option("--before", is_flag=True, help="Follow the steps that led to the anchor.")
+@click.option(
+    "--every", is_flag=True, help="Anchor at every matching event, not only a journey's first."
+)
+@click.option(
+    "--field",
+    type=click.Choice(["activity", "touchpoint", "channel", "device"]),
+    default="activity",
+    show_default=True,
+    help="What each step is labelled with.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Labels kept per step; the rest become 'other'.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the paths as a Sankey diagram (.svg, .png or .pdf).",
+)
+@click.option("--title", help="Title of the drawing.")
+@gap_option
+@json_option
+@click.pass_context
+def paths(
+    ctx: click.Context,
+    anchor: str,
+    steps: int,
+    before: bool,
+    every: bool,
+    field: PathField,
+    top: int,
+    output: Path | None,
+    title: str | None,
+    gap: str | None,
+    as_json: bool,
+) -> None:
+    """Paths: the steps customers take after (or before) an anchor, with 'other' and
+    'drop-off' buckets so every step adds up to the anchored journeys.
+
+    \b
+    Example:
+      journeylens -w shoes analyze paths --anchor 'activity == "add_to_cart"' -o paths.svg
+      journeylens -w shoes analyze paths --anchor 'activity == "call"' --before --steps 3
+    """
+    spec = PathsSpec(
+        anchor=anchor,
+        steps=steps,
+        direction="before" if before else "after",
+        occurrence="every" if every else "first",
+        field=field,
+        top=top,
+        gap=parse_duration(gap),
+    )
+    result: Paths = _run(ctx, "paths", spec)
+    if output:
+        root: Path = ctx.obj["workspace"]
+        Workspace.open(root).draw_paths(result, output, title=title)
+        click.echo(f"wrote {output}", err=True)
+    lines = [
+        f"{result.paths:,} paths from {result.anchored_journeys:,} of {result.journeys:,} journeys"
+    ]
+    for step in range(1, result.steps + 1):
+        here = sorted((n for n in result.nodes if n.step == step), key=lambda n: -n.count)
+        cells = ", ".join(f"{n.label} {n.count:,}" for n in here)
+        lines.append(f"  step {step}: {cells}")
+    _emit(result, as_json, lines)
+
+
+@analyze.command(context_settings=CONTEXT)
+@click.option(
+    "--outcome",
+    required=True,
+    metavar="SELECTOR",
+    help="What converting means, e.g. 'activity == \"order_placed\"'.",
+)
+@click.option(
+    "--field",
+    type=click.Choice(["activity", "touchpoint", "channel", "device"]),
+    default="activity",
+    show_default=True,
+    help="What the last step is labelled with.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=15,
+    show_default=True,
+    help="Rows to print (JSON has them all).",
+)
+@gap_option
+@json_option
+@click.pass_context
+def dropoff(
+    ctx: click.Context, outcome: str, field: DropoffField, top: int, gap: str | None, as_json: bool
+) -> None:
+    """Drop-off: where journeys that never reach the outcome end, by last step and channel.
+
+    \b
+    Example:
+      journeylens -w shoes analyze dropoff --outcome 'activity == "order_placed"' --gap 30d
+    """
+    spec = DropoffSpec(outcome=outcome, field=field, gap=parse_duration(gap))
+    result: Dropoff = _run(ctx, "dropoff", spec)
+    lines = [
+        f"{result.journeys:,} journeys: {result.converting:,} converting "
+        f"({_share(result.conversion_rate)}), {result.non_converting:,} not",
+        f"{'journeys':>9} {'share':>7} {'customers':>10}  last {field}",
+    ]
+    for row in result.by_last[:top]:
+        lines.append(
+            f"{row.journeys:>9,} {_share(row.share):>7} {row.customers:>10,}  "
+            f"{row.label if row.label is not None else '(none)'}"
+        )
+    _emit(result, as_json, lines)
+
+
+@analyze.command(context_settings=CONTEXT)
+@click.option(
+    "--start",
+    required=True,
+    metavar="SELECTOR",
+    help="What puts a customer in a cohort, e.g. 'activity == \"order_placed\"'.",
+)
+@click.option(
+    "--return",
+    "returning",
+    metavar="SELECTOR",
+    help="What counts as coming back (default: the start selector again).",
+)
+@click.option(
+    "--period",
+    type=click.Choice(["day", "week", "month"]),
+    default="month",
+    show_default=True,
+    help="Cohort and return period.",
+)
+@click.option(
+    "--periods",
+    type=click.IntRange(1, 120),
+    default=12,
+    show_default=True,
+    help="How many periods after the cohort's to follow.",
+)
+@click.option(
+    "--inactive",
+    metavar="DURATION",
+    default="90d",
+    show_default=True,
+    help="Churned: no event for this long before the data's end ('none' to skip).",
+)
+@json_option
+@click.pass_context
+def retention(
+    ctx: click.Context,
+    start: str,
+    returning: str | None,
+    period: Period,
+    periods: int,
+    inactive: str,
+    as_json: bool,
+) -> None:
+    """Retention: cohorts by the period of their first start event, the share returning in
+    each later period, and churn by inactivity.
+
+    \b
+    Example:
+      journeylens -w shoes analyze retention --start 'activity == "order_placed"' --period week
+    """
+    spec = RetentionSpec(
+        start=start,
+        returning=returning,
+        period=period,
+        periods=periods,
+        inactive=None if inactive == "none" else parse_duration(inactive),
+    )
+    result: Retention = _run(ctx, "retention", spec)
+    shown = min(periods, 8)
+    header = " ".join(f"{'+' + str(k):>6}" for k in range(1, shown + 1))
+    lines = [
+        f"{result.customers:,} customers in {len(result.cohorts)} cohorts",
+        f"{'cohort':<10} {'size':>7} {header} {'churned':>8}",
+    ]
+    for cohort in result.cohorts:
+        cells = " ".join(
+            f"{'-' if s is None else format(s, '.0%'):>6}" for s in cohort.shares[1 : shown + 1]
+        )
+        lines.append(
+            f"{cohort.cohort:<10} {cohort.size:>7,} {cells} {_share(cohort.churn_share):>8}"
+        )
+    _emit(result, as_json, lines)
+
+
+@analyze.command(context_settings=CONTEXT)
+@click.option(
+    "--field",
+    type=click.Choice(["channel", "touchpoint", "device", "activity"]),
+    default="channel",
+    show_default=True,
+    help="What a switch is a change of.",
+)
+@click.option(
+    "--contact",
+    metavar="SELECTOR",
+    default=DEFAULT_CONTACT,
+    show_default=True,
+    help="Which events are contacts, for repeat-contact rates.",
+)
+@click.option(
+    "--within",
+    metavar="DURATION",
+    default="7d",
+    show_default=True,
+    help="A contact followed by another this soon is a repeat contact.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=15,
+    show_default=True,
+    help="Switches to print (JSON has them all).",
+)
+@gap_option
+@json_option
+@click.pass_context
+def channels(
+    ctx: click.Context,
+    field: ChannelField,
+    contact: str,
+    within: str,
+    top: int,
+    gap: str | None,
+    as_json: bool,
+) -> None:
+    """Channels: how often journeys switch channel from one event to the next, and how many
+    contacts are followed by another contact soon after (repeat contacts).
+
+    \b
+    Example:
+      journeylens -w shoes analyze channels --within 3d
+    """
+    spec = ChannelsSpec(
+        field=field,
+        contact=contact,
+        within=parse_duration(within) or 0.0,
+        gap=parse_duration(gap),
+    )
+    result: Channels = _run(ctx, "channels", spec)
+    lines = [
+        f"{result.pairs:,} consecutive pairs, {result.switched:,} switch {field} "
+        f"({_share(result.switch_rate)}); {result.contacts:,} contacts, "
+        f"{result.repeated:,} repeated within {within} ({_share(result.repeat_rate)})",
+        f"{'count':>9} {'customers':>10}  switch",
+    ]
+    for move in result.switches[:top]:
+        lines.append(f"{move.count:>9,} {move.customers:>10,}  {move.source} -> {move.target}")
+    for rate in result.repeats:
+        lines.append(
+            f"  repeat contacts via {rate.channel}: {rate.repeated:,} of "
+            f"{rate.contacts:,} ({_share(rate.rate)})"
+        )
+    _emit(result, as_json, lines)
