@@ -4,6 +4,7 @@ with calendar arithmetic on generated logs, and the helpdesk log checked against
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -65,7 +66,7 @@ def reference_retention(
         if first is None:
             continue
         cohort = period_start(events[first]["ts"], spec.period)
-        row = cohorts.setdefault(cohort, {"size": 0, "churned": 0, "back": [0] * 99})
+        row = cohorts.setdefault(cohort, {"size": 0, "churned": 0, "back": Counter()})
         row["size"] += 1
         quiet = (as_of - events[-1]["ts"]).total_seconds()
         row["churned"] += spec.inactive is not None and quiet > spec.inactive
