@@ -12,7 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pyarrow.csv as pacsv
+
 from journeylens.analyses.dfg import ProcessMap
+from journeylens.analyses.funnel import FunnelSpec, dropped
 from journeylens.analyses.paths import Paths
 from journeylens.analyses.registry import analysis
 from journeylens.engine import (
@@ -99,6 +102,23 @@ class AnalyticsMixin:
     def draw_paths(self, result: Paths, output: Path, *, title: str | None = None) -> Path:
         """Draw paths as a Sankey diagram to SVG, PNG or PDF (by the file's suffix)."""
         return write_drawing(render_sankey(result, title=title), output)
+
+    def export_dropped(
+        self,
+        spec: FunnelSpec,
+        step: int | str,
+        output: Path,
+        *,
+        engine: EngineName = "duckdb",
+        **options: Any,
+    ) -> int:
+        """Write the journeys that reached ``step`` and went no further to a CSV file, so a
+        team can follow them up; returns how many."""
+        with self.journeys(engine, **options) as prepared:
+            table = prepared.engine.to_arrow(dropped(prepared, spec, step))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(table, output)
+        return int(table.num_rows)
 
     def analyze(
         self, name: str, spec: Any = None, *, engine: EngineName = "duckdb", **options: Any

@@ -9,6 +9,7 @@ from typing import Any
 from journeylens.analyses.channels import ChannelsSpec, channels
 from journeylens.analyses.dfg import DfgSpec, process_map
 from journeylens.analyses.dropoff import DropoffSpec, dropoff
+from journeylens.analyses.funnel import FunnelSpec, funnel
 from journeylens.analyses.paths import PathsSpec, paths
 from journeylens.analyses.retention import RetentionSpec, retention
 from journeylens.analyses.variants import VariantsSpec, variants
@@ -34,6 +35,7 @@ ANALYSES: dict[str, AnalysisInfo] = {
             "process map: directly-follows counts, customers and durations per edge",
         ),
         AnalysisInfo("variants", VariantsSpec, variants, "the most common journeys, with coverage"),
+        AnalysisInfo("funnel", FunnelSpec, funnel, "conversion through steps, drop-off and time"),
         AnalysisInfo("paths", PathsSpec, paths, "the steps after or before an anchor (Sankey)"),
         AnalysisInfo("dropoff", DropoffSpec, dropoff, "where journeys without the outcome end"),
         AnalysisInfo(

@@ -12,6 +12,7 @@ from journeylens.analyses.channels import DEFAULT_CONTACT, ChannelField, Channel
 from journeylens.analyses.common import parse_duration
 from journeylens.analyses.dfg import DfgSpec, ProcessMap
 from journeylens.analyses.dropoff import Dropoff, DropoffField, DropoffSpec
+from journeylens.analyses.funnel import Exclusion, FunnelResult, FunnelSpec, FunnelStep
 from journeylens.analyses.paths import PathField, Paths, PathsSpec
 from journeylens.analyses.retention import Period, Retention, RetentionSpec
 from journeylens.analyses.variants import Variants, VariantsSpec
@@ -475,3 +476,157 @@ def channels(
             f"{rate.contacts:,} ({_share(rate.rate)})"
         )
     _emit(result, as_json, lines)
+
+
+def _funnel_step(text: str, optional: bool) -> FunnelStep:
+    name, sep, match = text.partition("=")
+    if sep and name.strip().replace("_", "").replace("-", "").isalnum() and match.strip():
+        return FunnelStep(match.strip(), name=name.strip(), optional=optional)
+    return FunnelStep(text, optional=optional)
+
+
+def _exclusion(text: str) -> Exclusion:
+    match, sep, span = text.rpartition("@")
+    if sep and ":" in span:
+        first, _, last = span.partition(":")
+        return Exclusion(
+            match,
+            from_step=int(first) if first.isdigit() else first,
+            to_step=(int(last) if last.isdigit() else last) if last else None,
+        )
+    return Exclusion(text)
+
+
+@analyze.command(context_settings=CONTEXT)
+@click.argument("steps", nargs=-1, required=True, metavar="STEP...")
+@click.option(
+    "--optional",
+    "optional_steps",
+    multiple=True,
+    metavar="STEP",
+    help="An optional step, inserted after the required step before it in STEP... "
+    "order (repeatable).",
+)
+@click.option(
+    "--order",
+    type=click.Choice(["ordered", "strict", "any-order"]),
+    default="ordered",
+    show_default=True,
+    help="How the steps must follow each other.",
+)
+@click.option(
+    "--window",
+    metavar="DURATION",
+    default="14d",
+    show_default=True,
+    help="Conversion window, measured from the first step.",
+)
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="SELECTOR[@FROM:TO]",
+    help="An event that disqualifies a journey between two steps (repeatable).",
+)
+@click.option(
+    "--open",
+    "open_entry",
+    is_flag=True,
+    help="Journeys may enter at any step (default: only at the first).",
+)
+@click.option("--breakdown", metavar="FIELD", help="Split by channel, device, source or attr.KEY.")
+@click.option(
+    "--attribution",
+    type=click.Choice(["first", "last"]),
+    default="first",
+    show_default=True,
+    help="Which funnel event gives a journey its breakdown value.",
+)
+@click.option(
+    "--dropped-at",
+    metavar="STEP",
+    help="Export the journeys that reached STEP and went no further (needs -o).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV file for --dropped-at.",
+)
+@gap_option
+@json_option
+@click.pass_context
+def funnel(
+    ctx: click.Context,
+    steps: tuple[str, ...],
+    optional_steps: tuple[str, ...],
+    order: str,
+    window: str,
+    exclude: tuple[str, ...],
+    open_entry: bool,
+    breakdown: str | None,
+    attribution: str,
+    dropped_at: str | None,
+    output: Path | None,
+    gap: str | None,
+    as_json: bool,
+) -> None:
+    """Funnel: how many journeys enter each step, convert to the next within the window, or
+    drop, and how long each step takes. Each STEP is a selector, or NAME=SELECTOR.
+
+    \b
+    Example:
+      journeylens -w shoes analyze funnel 'view=activity == "product_view"' \\
+        'cart=activity == "add_to_cart"' 'paid=activity == "order_placed"' --window 7d
+      journeylens -w shoes analyze funnel ... --breakdown channel --json
+      journeylens -w shoes analyze funnel ... --dropped-at cart -o dropped.csv
+    """
+    chosen = [_funnel_step(s, False) for s in steps] + [
+        _funnel_step(s, True) for s in optional_steps
+    ]
+    spec = FunnelSpec(
+        steps=tuple(chosen),
+        order="any_order" if order == "any-order" else order,  # type: ignore[arg-type]
+        window=window,
+        exclusions=tuple(_exclusion(x) for x in exclude),
+        entry="open" if open_entry else "closed",
+        breakdown=breakdown,
+        attribution="last_touch" if attribution == "last" else "first_touch",
+        gap=gap,
+    )
+    if dropped_at is not None:
+        if output is None:
+            raise click.UsageError("--dropped-at needs -o FILE.csv")
+        root: Path = ctx.obj["workspace"]
+        step: int | str = int(dropped_at) if dropped_at.isdigit() else dropped_at
+        count = Workspace.open(root).export_dropped(
+            spec,
+            step,
+            output,
+            engine=ctx.obj.get("engine", "duckdb"),
+            **{k: v for k, v in ctx.obj.get("spark", {}).items() if v},
+        )
+        click.echo(f"wrote {count:,} journeys dropped at {dropped_at} to {output}", err=True)
+    result: FunnelResult = _run(ctx, "funnel", spec)
+    lines: list[str] = []
+    for table in (result.total, *result.breakdown):
+        label = "all" if table.value is None else f"{result.breakdown_by} = {table.value}"
+        lines.append(
+            f"{label}: {table.journeys:,} journeys, {table.customers:,} customers"
+            + (f", {table.excluded:,} excluded" if table.excluded else "")
+        )
+        lines.append(
+            f"  {'entered':>9} {'converted':>9} {'dropped':>8} {'from 1st':>8} "
+            f"{'from prev':>9} {'median':>9} {'p90':>9}  step"
+        )
+        for s in table.steps:
+            lines.append(
+                f"  {s.entered:>9,} {_count(s.converted):>9} {_count(s.dropped):>8} "
+                f"{_share(s.conversion_from_first):>8} {_share(s.conversion_from_previous):>9} "
+                f"{_duration(s.median_s):>9} {_duration(s.p90_s):>9}  "
+                f"{s.name}{' (optional)' if s.optional else ''}"
+            )
+    _emit(result, as_json, lines)
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
