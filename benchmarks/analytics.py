@@ -90,10 +90,13 @@ def generate(path: Path, events: int, seed: int = 1) -> None:
 
 
 SETUP = (
+    f"FUNNEL = {FUNNEL!r}\n"
     "import sys\nfrom pathlib import Path\n"
     "from journeylens.engine import duckdb_engine, prepare, open_prepared, EventColumns\n"
     "from journeylens.analyses.dfg import process_map, DfgSpec\n"
     "from journeylens.analyses.variants import variants, VariantsSpec\n"
+    "from journeylens.analyses.funnel import funnel, FunnelSpec\n"
+    "from journeylens.analyses.dropoff import dropoff, DropoffSpec\n"
     "engine = duckdb_engine(temp_directory=Path(sys.argv[2]) / 'tmp')\n"
     "target = Path(sys.argv[2]) / 'journeys.parquet'\n"
 )
@@ -105,7 +108,11 @@ ANALYSES = SETUP + (
     "j = open_prepared(engine, target)\n"
     "pm = process_map(j, DfgSpec())\n"
     "v = variants(j, VariantsSpec(top=20))\n"
-    "print(len(pm.edges), pm.events, v.distinct, v.variants[0].count)"
+    "steps = tuple(f'activity == \"{s}\"' for s in FUNNEL)\n"
+    f"f = funnel(j, FunnelSpec(steps, window='{WINDOW_DAYS}d'))\n"
+    "d = dropoff(j, DropoffSpec(outcome=steps[-1]))\n"
+    "print(len(pm.edges), pm.events, v.distinct, v.variants[0].count, d.non_converting,"
+    " f.total.steps[0].entered)"
 )
 
 SQL = """
@@ -133,7 +140,34 @@ variants = con.execute('''
     SELECT s, count(*) AS n, median(d) FROM v GROUP BY s ORDER BY n DESC, s LIMIT 20''').fetchall()
 distinct = con.execute('''SELECT count(DISTINCT s) FROM (SELECT string_agg(activity, chr(31)
     ORDER BY ts, source_row) AS s FROM ev GROUP BY customer_key)''').fetchone()
-print(len(edges), sum(r[1] for r in acts), distinct[0], variants[0][1])
+# Drop-off: the last activity of every journey that never reached the outcome.
+drop = con.execute('''
+    WITH c AS (SELECT customer_key, arg_max(activity, (ts, source_row)) AS last_activity,
+                      bool_or(activity = 'order_confirmed') AS converted
+               FROM ev GROUP BY customer_key)
+    SELECT last_activity, count(*) FROM c WHERE NOT converted GROUP BY ALL''').fetchall()
+# A 5-step ordered funnel, greedy: each step's first event after the previous one, all within
+# 7 days of the customer's first step-1 event. journeylens also lets a later step-1 event
+# rescue a timed-out attempt, so only step 1 is compared: this measures work, not semantics.
+funnel = con.execute('''
+    WITH s1 AS (SELECT customer_key, min(ts) AS t1 FROM ev WHERE activity = 'view_product'
+                GROUP BY ALL),
+    s2 AS (SELECT e.customer_key, t1, min(e.ts) AS t2 FROM ev e JOIN s1 USING (customer_key)
+           WHERE e.activity = 'add_to_cart' AND e.ts BETWEEN t1 AND t1 + INTERVAL 7 DAY
+           GROUP BY ALL),
+    s3 AS (SELECT e.customer_key, t1, min(e.ts) AS t3 FROM ev e JOIN s2 USING (customer_key)
+           WHERE e.activity = 'checkout' AND e.ts BETWEEN t2 AND t1 + INTERVAL 7 DAY
+           GROUP BY ALL),
+    s4 AS (SELECT e.customer_key, t1, min(e.ts) AS t4 FROM ev e JOIN s3 USING (customer_key)
+           WHERE e.activity = 'payment' AND e.ts BETWEEN t3 AND t1 + INTERVAL 7 DAY
+           GROUP BY ALL),
+    s5 AS (SELECT e.customer_key, min(e.ts) AS t5 FROM ev e JOIN s4 USING (customer_key)
+           WHERE e.activity = 'order_confirmed' AND e.ts BETWEEN t4 AND t1 + INTERVAL 7 DAY
+           GROUP BY ALL)
+    SELECT (SELECT count(*) FROM s1), (SELECT count(*) FROM s2), (SELECT count(*) FROM s3),
+           (SELECT count(*) FROM s4), (SELECT count(*) FROM s5)''').fetchone()
+print(len(edges), sum(r[1] for r in acts), distinct[0], variants[0][1],
+      sum(r[1] for r in drop), funnel[0])
 """
 
 PM4PY = """
