@@ -118,6 +118,7 @@ ANALYSES = SETUP + (
 SQL = """
 import duckdb, sys
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 con.execute(f"SET temp_directory = '{sys.argv[2]}/tmp'")
 con.execute(f"CREATE VIEW ev AS SELECT * FROM read_parquet('{sys.argv[1]}')")
 edges = con.execute('''
