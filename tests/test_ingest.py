@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -15,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from journeylens.cli import cli
-from journeylens.store.database import store_path
+from journeylens.errors import JourneylensError
+from journeylens.store.database import migrations, store_path
 from journeylens.workspace import Workspace
 
 DATA = Path(__file__).parents[2] / "shared/data"
@@ -122,9 +124,94 @@ def test_explicit_event_ids_dedupe_within_and_across_files(ws: Workspace, tmp_pa
         ("cookie", "k2"),
         ("email", "ana@example.com"),
     ]
-    assert _query(ws, "SELECT event_id, attributes->>'device' FROM events ORDER BY 1") == [
+    assert _query(
+        ws, "SELECT source || ':' || source_event_id, attributes->>'device' FROM events ORDER BY 1"
+    ) == [
         ("app:e1", "mobile"),
         ("app:e2", None),
+    ]
+
+
+def test_a_bare_carriage_return_in_an_unquoted_field_is_text(ws: Workspace, tmp_path: Path) -> None:
+    # DuckDB ends a line at any carriage return; an export written on Unix keeps them in text.
+    source = tmp_path / "cr.csv"
+    source.write_bytes(
+        b"customer_id,timestamp,activity,channel\n"
+        b"c1,2024-01-01T10:00:00Z,view,web\r\rshop\n"
+        b"c2,notadate,view,webshop\n"
+        b"c3,2024-01-02T10:00:00Z,pay\rnow\n"  # one column short
+        b"c4,2024-01-03T10:00:00Z,buy,webshop\n"
+    )
+    [report] = ws.ingest(str(source))
+    assert (report.read, report.accepted, report.quarantined) == (4, 2, 2)
+    assert [(q.row, q.column, q.raw) for q in ws.quarantine()] == [
+        (3, "timestamp", "c2,notadate,view,webshop"),
+        (4, "channel", "c3,2024-01-02T10:00:00Z,pay\rnow"),
+    ]
+    assert _query(ws, "SELECT source_row, channel FROM events ORDER BY 1") == [
+        (2, "web\r\rshop"),
+        (5, "webshop"),
+    ]
+
+
+def test_a_broken_xes_file_fails_with_the_readers_own_message(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    events = "".join(
+        f'<event><string key="concept:name" value="step {i}"/>'
+        f'<date key="time:timestamp" value="2024-01-01T10:{i:02d}:00+00:00"/></event>'
+        for i in range(30)
+    )
+    text = f'<log><trace><string key="concept:name" value="case 1"/>{events}</trace></log>'
+    path = tmp_path / "cut.xes"
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(JourneylensError) as refused:
+        ws.ingest(str(path))
+    # Raised while the store reads the stream; DuckDB's wrapping of it is peeled off.
+    assert str(refused.value).startswith(f"{path}: not a readable XES file after event ")
+    assert "Invalid Input" not in str(refused.value)
+    assert _query(ws, "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM batches)") == [
+        (0,)
+    ]
+
+
+def test_migration_003_keeps_old_ids_so_an_overlapping_file_still_dedupes(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    path = store_path(ws.root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER, applied_at TIMESTAMPTZ)")
+    for number, sql in migrations()[:2]:
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [number])
+    # What loads stored before migration 003: hex MD5 of the content and occurrence, and
+    # "source:id" for a source's own id.
+    old = hashlib.md5(b"2024-01-01 10:00:00+00\x1fview\x1fwebshop\x1f\x1fc1\x1f1").hexdigest()
+    con.execute(
+        "INSERT INTO events (event_id, batch_id, source, source_row, ts, activity, channel) "
+        "VALUES (?, 1, 'a', 2, '2024-01-01 10:00:00+00', 'view', 'webshop'), "
+        "('app:e1', 1, 'app', 2, '2024-01-02 10:00:00+00', 'buy', 'webshop')",
+        [old],
+    )
+    con.execute(
+        "INSERT INTO event_identifiers VALUES (?, 'customer_id', 'c1'), "
+        "('app:e1', 'customer_id', 'c2')",
+        [old],
+    )
+    con.close()
+    source = tmp_path / "b.csv"
+    source.write_text(
+        "customer_id,timestamp,activity,channel\nc1,2024-01-01T10:00:00Z,view,webshop\n"
+    )
+    [report] = ws.ingest(str(source))
+    assert (report.accepted, report.duplicates) == (0, 1)
+    assert _query(
+        ws,
+        "SELECT replace(CAST(event_id AS VARCHAR), '-', ''), source_event_id FROM events "
+        "ORDER BY source",
+    ) == [(old, None), (hashlib.md5(b"app:e1").hexdigest(), "e1")]
+    assert _query(ws, "SELECT count(*) FROM events JOIN event_identifiers USING (event_id)") == [
+        (2,)
     ]
 
 

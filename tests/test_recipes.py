@@ -27,7 +27,7 @@ from ruamel.yaml import YAML
 from journeylens.cli import cli
 from journeylens.model.sources import SourceSpec
 from journeylens.store.database import store_path
-from journeylens.store.loading import BatchReport, LoadError
+from journeylens.store.loading import BatchReport
 from journeylens.workspace import Workspace
 
 DATA = Path(__file__).parents[2] / "shared/data"
@@ -209,8 +209,9 @@ def test_airline_tweets_load_as_verbatims_with_their_label_text_and_score(ws: Wo
         event_id.removeprefix("airline-tweets:"): rest
         for event_id, *rest in _query(
             ws,
-            "SELECT event_id, source_row, ts, activity, channel, text, score, score_type, "
-            "attributes->>'airline_sentiment', attributes->>'negativereason' FROM events",
+            "SELECT source || ':' || source_event_id, source_row, ts, activity, channel, text, "
+            "score, score_type, attributes->>'airline_sentiment', attributes->>'negativereason' "
+            "FROM events",
         )
     }
     assert stored.keys() == first.keys()
@@ -349,7 +350,8 @@ def test_bpic2016_complaints_load_as_a_ticket_export(ws: Workspace) -> None:
         event_id: rest
         for event_id, *rest in _query(
             ws,
-            "SELECT event_id, activity, channel, attributes->>'ComplaintTopic' FROM events",
+            "SELECT source || ':' || source_event_id, activity, channel, "
+            "attributes->>'ComplaintTopic' FROM events",
         )
     }
     for row in rows:
@@ -376,7 +378,7 @@ def test_a_date_without_a_time_is_midnight_in_the_source_timezone(ws: Workspace)
     rows = _csv_rows(COMPLAINTS, encoding="latin-1", delimiter=";")
     _use(ws, _recipe("complaints-tickets") | {"path": str(COMPLAINTS)})
     ws.ingest("complaints-tickets")
-    stored = dict(_query(ws, "SELECT event_id, ts FROM events"))
+    stored = dict(_query(ws, "SELECT source || ':' || source_event_id, ts FROM events"))
     amsterdam = ZoneInfo("Europe/Amsterdam")
     for row in rows:
         midnight = datetime.fromisoformat(row["ContactDate"]).replace(tzinfo=amsterdam)
@@ -407,7 +409,9 @@ def test_twcs_support_threads_load_with_customer_and_brand_touchpoints(
     stored = {
         event_id.removeprefix("support-tweets:"): rest
         for event_id, *rest in _query(
-            ws, "SELECT event_id, ts, text, touchpoint, channel, activity FROM events"
+            ws,
+            "SELECT source || ':' || source_event_id, ts, text, touchpoint, channel, activity "
+            "FROM events",
         )
     }
     assert len(stored) == 5_000
@@ -433,13 +437,7 @@ def test_twcs_support_threads_load_with_customer_and_brand_touchpoints(
     ) == [(replies,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=LoadError,
-    reason="store/loading.py: a bare carriage return in an unquoted CSV field makes DuckDB's "
-    "sniffer fail the whole file (LoadError) instead of quarantining that row",
-)
-def test_twcs_as_downloaded_quarantines_only_the_row_with_a_stray_carriage_return(
+def test_twcs_as_downloaded_keeps_the_stray_carriage_returns_of_a_tweet_as_text(
     ws: Workspace,
 ) -> None:
     raw = TWCS.read_bytes()
@@ -451,11 +449,12 @@ def test_twcs_as_downloaded_quarantines_only_the_row_with_a_stray_carriage_retur
     _use(ws, _recipe("support-tweets") | {"path": str(TWCS)})
     [report] = ws.ingest("support-tweets")
     _, accepted, quarantined, duplicates = _counts(report)
-    # Either fix is right: keep the carriage return as text, or quarantine that one tweet.
-    [(broken,)] = _query(ws, "SELECT count(*) FROM events WHERE event_id = 'support-tweets:3399'")
-    assert (accepted, duplicates) == (4_999 + broken, 0)
-    assert broken == 1 or quarantined >= 1
-    stored = {e for (e,) in _query(ws, "SELECT event_id FROM events")}
+    # The carriage returns are text inside an unquoted field: the tweet loads as written.
+    assert (accepted, quarantined, duplicates) == (5_000, 0, 0)
+    assert _query(ws, "SELECT text, source_row FROM events WHERE source_event_id = '3399'") == [
+        ("@AskPayPal \r\rI just love the start of email 😁 https://t.co/8u1Pf5rJoN", 2_486)
+    ]
+    stored = {e for (e,) in _query(ws, "SELECT source || ':' || source_event_id FROM events")}
     assert {f"support-tweets:{r[1]}" for r in well_formed} <= stored
 
 

@@ -9,9 +9,10 @@ is two rows; an event of no customer (restocking an item) is no row.
 
 Both readers stream Arrow batches of text columns, like the XES reader. OCEL JSON is one
 document, read twice without ever holding it whole: a first pass checks the whole file and
-indexes the objects (so a malformed file fails before anything is loaded), a second streams the
-events. Memory grows with the number of objects and object-to-object relationships, never with
-the events. OCEL SQLite is read with ordered SQL queries over a cursor.
+indexes the objects (so a malformed file fails before any row is loaded), a second streams the
+events. Both run when the store starts reading, never for a file it skips as already loaded.
+Memory grows with the number of objects and object-to-object relationships, never with the
+events. OCEL SQLite is read with ordered SQL queries over a cursor.
 """
 
 from __future__ import annotations
@@ -505,14 +506,20 @@ def _json_batches(
 
 
 def ocel_json_reader(path: Path, spec: SourceSpec) -> pa.RecordBatchReader:
-    """Checks and indexes the whole file now, then streams its rows when the store reads."""
-    index = _index_json(path)
-    customer = customer_type(path, index.counts(), spec.object_type)
+    """Rows as the store reads them, after a first pass that checks and indexes the whole file.
+
+    Both passes run only when the store starts reading, so a file it skips as already loaded
+    (same checksum) is never read at all.
+    """
     columns = spec.columns()
-    _check_attributes(path, columns, index.attributes)
-    return pa.RecordBatchReader.from_batches(
-        _schema(columns), _json_batches(path, spec, index, customer)
-    )
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        index = _index_json(path)
+        customer = customer_type(path, index.counts(), spec.object_type)
+        _check_attributes(path, columns, index.attributes)
+        yield from _json_batches(path, spec, index, customer)
+
+    return pa.RecordBatchReader.from_batches(_schema(columns), batches())
 
 
 # -- OCEL SQLite -----------------------------------------------------------------------------------
@@ -723,8 +730,10 @@ def _sqlite_batches(path: Path, spec: SourceSpec, query: _Query) -> Iterator[pa.
 
 
 def ocel_sqlite_reader(path: Path, spec: SourceSpec) -> pa.RecordBatchReader:
-    """Checks the schema and picks the customers now; rows stream when the store reads."""
-    query = _plan_sqlite(path, spec)
-    return pa.RecordBatchReader.from_batches(
-        _schema(spec.columns()), _sqlite_batches(path, spec, query)
-    )
+    """Rows as the store reads them; the schema check and the choice of customers run first,
+    when the store starts reading (never for a file it skips as already loaded)."""
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        yield from _sqlite_batches(path, spec, _plan_sqlite(path, spec))
+
+    return pa.RecordBatchReader.from_batches(_schema(spec.columns()), batches())

@@ -81,6 +81,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         except Exception:
             con.execute("ROLLBACK")
             raise
+        # Out of the write-ahead log at once: replaying an ALTER ... USING from it can need
+        # functions DuckDB has not loaded yet at startup (it then tries to download them).
+        con.execute("CHECKPOINT")
         current = pending[-1][0]
     return current
 

@@ -235,7 +235,9 @@ def explain(con: duckdb.DuckDBPyConnection, id_type: str, id_value: str) -> Iden
         """
         SELECT a.id_type || ':' || a.id_value, b.id_type || ':' || b.id_value,
                min(e.source || ' ' || e.activity || ' at ' || strftime(e.ts, '%Y-%m-%d %H:%M')
-                   || ' (event ' || e.event_id || ')')
+                   || ' (event ' || CASE WHEN e.source_event_id IS NOT NULL
+                   THEN e.source || ':' || e.source_event_id
+                   ELSE replace(CAST(e.event_id AS VARCHAR), '-', '') END || ')')
         FROM event_identifiers a JOIN event_identifiers b USING (event_id)
         JOIN events e USING (event_id)
         WHERE e.customer_key = ? AND a.id_type || ':' || a.id_value

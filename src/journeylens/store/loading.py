@@ -11,9 +11,12 @@ Counts always reconcile: rows read = accepted + quarantined + duplicates.
 from __future__ import annotations
 
 import hashlib
+import re
+import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +67,58 @@ def ident(name: str) -> str:
 
 
 def file_checksum(path: Path) -> str:
+    return _read_whole(path, crs=False)[0]
+
+
+def _read_whole(path: Path, *, crs: bool) -> tuple[str, bool]:
+    """The file's SHA-256 and, if ``crs``, whether it has a bare carriage return in a file
+    whose lines end in line feeds: one read for both."""
     digest = hashlib.sha256()
+    bare = line_feeds = held = False  # held: the previous chunk ended in \r
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
-    return digest.hexdigest()
+            if not crs:
+                continue
+            line_feeds = line_feeds or b"\n" in chunk
+            if held and not chunk.startswith(b"\n"):
+                bare = True
+            held = chunk.endswith(b"\r")
+            if not bare and (returns := chunk.count(b"\r")):
+                bare = returns - chunk.count(b"\r\n") - held > 0
+    return digest.hexdigest(), bare and line_feeds
+
+
+#: Bytes that stand in for a bare carriage return in a CSV copy (the first one the file lacks).
+_CR_MARKERS = (b"\x1e", b"\x1d", b"\x1c", b"\x1f")
+
+
+def _without_bare_crs(path: Path, folder: Path) -> tuple[Path, str] | None:
+    """A copy of a CSV whose bare carriage returns are replaced by a byte it does not contain.
+
+    DuckDB takes a carriage return for the end of a line wherever it is, so one inside an
+    unquoted field fails the whole file (or splits the row). Exports written on Unix keep
+    them in text fields (a tweet's "\\r\\r"); in the copy they are ordinary bytes, and the
+    load puts them back into the values. ``None`` when every candidate byte occurs already.
+    """
+    present: set[bytes] = set()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            present.update(m for m in _CR_MARKERS if m in chunk)
+    marker = next((m for m in _CR_MARKERS if m not in present), None)
+    if marker is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    bare = re.compile(rb"\r(?!\n)")
+    with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".csv", delete=False) as out:
+        held = b""
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 22):
+                chunk = held + chunk
+                held = b"\r" if chunk.endswith(b"\r") else b""  # its \n may come next
+                out.write(bare.sub(marker, chunk[: len(chunk) - len(held)]))
+        out.write(held)
+    return Path(out.name), marker.decode("ascii")
 
 
 @dataclass
@@ -79,6 +129,31 @@ class _Raw:
     params: list[Any]
     kind: str  # csv | parquet | jsonl | arrow
     header_rows: int = 0
+    # Whether the relation numbers its rows (_ord). CSV and Parquet do not: a window over the
+    # reader would run the whole load on one thread, and the staged table's rowids, consecutive
+    # and in file order since insertion order is preserved, number them for free.
+    ordinal: bool = True
+    first_rowid: int = 0  # of the staged table; a table made in a transaction starts high
+    cr_marker: str | None = None  # read from a copy with bare carriage returns replaced
+
+    def restored(self, text: str) -> str:
+        """SQL for raw text with the copy's bare carriage returns put back."""
+        if self.cr_marker is None:
+            return text
+        return f"replace({text}, {_sql_string(self.cr_marker)}, chr(13))"
+
+    def ord(self, alias: str = "") -> str:
+        """SQL for a staged row's 1-based position among the rows the reader returned."""
+        prefix = f"{alias}." if alias else ""
+        if self.ordinal:
+            return f"{prefix}_ord"
+        return f"({prefix}rowid - {self.first_rowid - 1})"
+
+    def numbered(self) -> str:
+        """The relation with an _ord column, for queries that need one before staging."""
+        if self.ordinal:
+            return self.sql
+        return f"SELECT row_number() OVER () AS _ord, * FROM ({self.sql})"
 
     def column(self, name: str) -> str:
         if self.kind == "jsonl":
@@ -91,7 +166,21 @@ class _Raw:
             )
         if self.kind == "parquet":
             return f"CAST({ident(name)} AS VARCHAR)"
-        return ident(name)
+        return self.restored(ident(name))
+
+    def attribute(self, name: str) -> str:
+        """A column as an attribute value: typed where the format has types (Parquet,
+        JSON Lines), so ``attr.repeat == true`` matches a boolean; text from CSV and XLSX."""
+        if self.kind == "jsonl":
+            path = "$." + '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            return (
+                "CASE WHEN json_valid(_line) THEN nullif(json_extract(_line, "
+                + _sql_string(path)
+                + "), 'null'::JSON) END"
+            )
+        if self.kind == "parquet":
+            return ident(name)
+        return f"nullif({self.column(name)}, '')"
 
 
 def _sql_string(text: str) -> str:
@@ -103,28 +192,26 @@ def _raw_relation(spec: SourceSpec, path: Path, fmt: str) -> _Raw:
     if fmt in ("csv", "tsv"):
         delimiter = spec.delimiter or ("\t" if fmt == "tsv" else ",")
         return _Raw(
-            "SELECT row_number() OVER () AS _ord, * FROM read_csv(?, all_varchar = true, "
+            "SELECT * FROM read_csv(?, all_varchar = true, "
             "header = ?, delim = ?, encoding = ?, store_rejects = true, "
             "rejects_table = 'jl_reject_errors', rejects_scan = 'jl_reject_scans', "
             "null_padding = false, strict_mode = true)",
             [location, spec.header, delimiter, spec.encoding.lower()],
             "csv",
             header_rows=1 if spec.header else 0,
+            ordinal=False,
         )
     if fmt == "parquet":
-        return _Raw(
-            "SELECT file_row_number + 1 AS _ord, * FROM read_parquet(?, file_row_number = true)",
-            [location],
-            "parquet",
-        )
+        return _Raw("SELECT * FROM read_parquet(?)", [location], "parquet", ordinal=False)
     if fmt == "jsonl":
         return _Raw(
-            "SELECT row_number() OVER () AS _ord, _line FROM read_csv(?, columns = "
+            "SELECT _line FROM read_csv(?, columns = "
             "{'_line': 'VARCHAR'}, header = false, delim = chr(30), quote = '', escape = '', "
             "auto_detect = false, encoding = ?, store_rejects = true, "
             "rejects_table = 'jl_reject_errors', rejects_scan = 'jl_reject_scans')",
             [location, spec.encoding.lower()],
             "jsonl",
+            ordinal=False,
         )
     return _Raw("SELECT * FROM jl_arrow", [], "arrow")
 
@@ -193,7 +280,9 @@ def load_file(
     """Load one file as one batch. Nothing is written unless everything succeeds."""
     started = time.perf_counter()
     report = BatchReport(file=display or str(path), source=spec.id)
-    report.checksum = file_checksum(path)
+    report.checksum, bare_crs = _read_whole(
+        path, crs=fmt in ("csv", "tsv") and not spec.encoding.lower().startswith("utf-16")
+    )
     done = con.execute(
         "SELECT batch_id FROM batches WHERE checksum = ? AND source = ? AND status = 'loaded' "
         "LIMIT 1",
@@ -206,11 +295,19 @@ def load_file(
         _finished(report, progress, started)
         return report
 
-    raw = _raw_relation(spec, path, fmt)
+    copy = None
+    if bare_crs:
+        row = con.execute("SELECT current_setting('temp_directory')").fetchone()
+        folder = Path(str(row[0])) if row and row[0] else Path(tempfile.gettempdir())
+        copy = _without_bare_crs(path, folder)
+    raw = _raw_relation(spec, copy[0] if copy else path, fmt)
+    raw.cr_marker = copy[1] if copy else None
     con.execute("DROP TABLE IF EXISTS jl_reject_errors")
     con.execute("DROP TABLE IF EXISTS jl_reject_scans")
     counter = None
+    stream = _StreamErrors()
     if arrow is not None:
+        arrow = stream.wrap(arrow)
         if progress is not None:
             counter = RowCounter()
             arrow = counter.wrap(arrow)
@@ -238,6 +335,8 @@ def load_file(
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
+        if stream.error is not None:  # the reader's own words, not DuckDB's wrapping of them
+            raise stream.error from None
         raise LoadError(f"{report.file}: {exc}") from None
     except BaseException:
         con.execute("ROLLBACK")
@@ -245,8 +344,31 @@ def load_file(
     finally:
         if arrow is not None:
             con.unregister("jl_arrow")
+        if copy is not None:
+            copy[0].unlink(missing_ok=True)
     _finished(report, progress, started)
     return report
+
+
+class _StreamErrors:
+    """Keeps an error raised inside an Arrow stream while DuckDB reads it.
+
+    DuckDB reports it as an "Invalid Input Error" quoting a Python exception; the load
+    re-raises the reader's own error (a malformed XES or OCEL file) instead.
+    """
+
+    def __init__(self) -> None:
+        self.error: JourneylensError | None = None
+
+    def wrap(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from reader
+            except JourneylensError as exc:
+                self.error = exc
+                raise
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
 
 def _finished(report: BatchReport, progress: ProgressCallback | None, started: float) -> None:
@@ -255,33 +377,69 @@ def _finished(report: BatchReport, progress: ProgressCallback | None, started: f
         progress(LoadProgress(report.file, 1.0, report.read, report.seconds, done=True))
 
 
-def _load(
-    con: duckdb.DuckDBPyConnection,
+def event_id_sql(key: str) -> str:
+    """SQL for the id of an event with this text key: its MD5 as a UUID.
+
+    16 bytes rather than 32 hex characters: every event's id is written twice (events and
+    event_identifiers), and an incompressible string costs more to write than a CSV row costs
+    to read. Printed without dashes it is the MD5 in hex, the id's form before migration 003.
+    """
+    return f"CAST(unhex(md5({key})) AS UUID)"
+
+
+@dataclass
+class _Staging:
+    """The query that types and validates every row of a file, and what the later steps need."""
+
+    sql: str
+    params: list[Any]
+    fields: list[str]  # event columns it provides, besides ts, activity and the identifiers
+    content: str  # SQL over the staged row: the text that content ids hash
+
+
+def _staging(
     spec: SourceSpec,
     raw: _Raw,
-    report: BatchReport,
-    known_channels: Sequence[str],
-    known_touchpoints: Sequence[str],
+    columns: list[str],
     pseudonym_key: str | None,
     country_code: str | None,
-    fmt: str,
-) -> None:
-    columns = _columns_of(con, raw)
-    _check_columns(spec, columns, report)
-    if spec.kind == "links":
-        _load_links(con, spec, raw, report, pseudonym_key, country_code, fmt)
-        return
-    params: list[Any] = list(raw.params)
+) -> _Staging:
+    """One pass over the file: typed fields, the reason a row is rejected, the event id.
+
+    Three layers: the reader's row typed (its raw columns passed along untouched), then
+    touchpoint rules and the reason, then what is kept. Only rejected rows get their raw text,
+    and only mapped fields are kept, so the staged table stays narrow at 10 M rows.
+    """
     col = raw.column
-    select: list[str] = ["_ord"]
 
     def text(name: str | None) -> str:
         return f"nullif({col(name)}, '')" if name else "NULL"
 
+    # Layer 1: typed fields. Raw columns pass through as _r<n> for the rejected rows' text.
+    typed: list[str] = ["_ord"] if raw.ordinal else []
+    typed_params: list[Any] = []
+    if raw.kind == "jsonl":
+        typed.append("_line AS _r0")
+        raw_line = "_r0"
+        # Blank lines are no rows, but they count for the line numbers: staged, then dropped.
+        typed.append("_line IS NULL OR trim(_line) = '' AS _blank")
+        typed.append(
+            # CASE, not AND: DuckDB may evaluate both sides of AND on a malformed line.
+            "CASE WHEN json_valid(_line) THEN json_type(_line) = 'OBJECT' "
+            "ELSE false END AS _json_ok"
+        )
+    else:
+        raw_cols = [c for c in columns if c != "_ord" and not c.startswith("file_row_number")]
+        typed += [f"{ident(c)} AS _r{i}" for i, c in enumerate(raw_cols)]
+        raw_line = raw.restored(
+            f"concat_ws({_sql_string(',')}, "
+            + ", ".join(f"coalesce(CAST(_r{i} AS VARCHAR), '')" for i in range(len(raw_cols)))
+            + ")"
+        )
+        typed.append("true AS _json_ok")
     ts_sql, ts_params = _timestamp_sql(spec, text(spec.timestamp))
-    select.append(f"{text(spec.timestamp)} AS _ts_raw")
-    select.append(f"{ts_sql} AS ts")
-    params_select: list[Any] = list(ts_params)
+    typed += [f"{text(spec.timestamp)} AS _ts_raw", f"{ts_sql} AS ts"]
+    typed_params += ts_params
     if spec.activity_template:
         pieces = []
         rest = spec.activity_template
@@ -294,54 +452,51 @@ def _load(
             " AND ".join(f"nullif(trim({col(n)}), '') IS NOT NULL" for n in spec.template_columns())
             or "true"
         )
-        select.append(
+        typed.append(
             f"CASE WHEN {complete} THEN nullif(concat({', '.join(pieces)}), '') END AS activity"
         )
     else:
-        select.append(f"{text(spec.activity)} AS activity")
+        typed.append(f"{text(spec.activity)} AS activity")
+    fields: list[str] = []
     if spec.channel_constant is not None:
-        select.append("CAST(? AS VARCHAR) AS channel")
-        params_select.append(spec.channel_constant)
+        typed.append("CAST(? AS VARCHAR) AS channel")
+        typed_params.append(spec.channel_constant)
     else:
-        select.append(f"{text(spec.channel)} AS channel")
+        typed.append(f"{text(spec.channel)} AS channel")
+    fields.append("channel")
     for name, source_column in (
         ("touchpoint", spec.touchpoint),
         ("device", spec.device),
         ("text", spec.text),
         ("language", spec.language),
     ):
-        select.append(f"{text(source_column)} AS {name}")
+        typed.append(f"{text(source_column)} AS {name}")
+        if source_column or (name == "touchpoint" and spec.touchpoint_rules):
+            fields.append(name)
     for name, source_column in (("value", spec.value), ("score", spec.score)):
-        select.append(f"{text(source_column)} AS _{name}_raw")
-        # NaN and infinity parse as doubles but are no measurement: quarantined as not a number.
-        number = f"TRY_CAST({text(source_column)} AS DOUBLE)"
-        select.append(f"CASE WHEN isfinite({number}) THEN {number} END AS {name}")
-    select.append("CAST(? AS VARCHAR) AS score_type")
-    params_select.append(spec.score_type)
+        if source_column:
+            typed.append(f"{text(source_column)} AS _{name}_raw")
+            # NaN and infinity parse as doubles but are no measurement: quarantined as such.
+            number = f"TRY_CAST({text(source_column)} AS DOUBLE)"
+            typed.append(f"CASE WHEN isfinite({number}) THEN {number} END AS {name}")
+            fields.append(name)
+        else:
+            typed += [f"NULL AS _{name}_raw", f"NULL::DOUBLE AS {name}"]
     if spec.attributes:
-        pairs = ", ".join(f"{_sql_string(a)}, {text(a)}" for a in spec.attributes)
-        select.append(f"json_object({pairs}) AS attributes")
+        pairs = ", ".join(f"{_sql_string(a)}, {raw.attribute(a)}" for a in spec.attributes)
+        typed.append(f"json_object({pairs}) AS attributes")
+        fields.append("attributes")
     else:
-        select.append("NULL::JSON AS attributes")
+        typed.append("NULL::JSON AS attributes")
     id_sql, id_params = _identifier_sql(spec, raw, pseudonym_key, country_code)
     id_values = [f"_id{index}" for index in range(len(id_sql))]
-    select += [f"{sql} AS {name}" for sql, name in zip(id_sql, id_values, strict=True)]
-    params_select += id_params
-    select.append(f"{text(spec.event_id)} AS _source_event_id")
-    if raw.kind == "jsonl":
-        select.append("_line AS _raw_line")
-        # CASE, not AND: DuckDB may evaluate both sides of AND on a malformed line.
-        select.append(
-            "CASE WHEN json_valid(_line) THEN json_type(_line) = 'OBJECT' "
-            "ELSE false END AS _json_ok"
-        )
-    else:
-        raw_cols = [c for c in columns if c != "_ord" and not c.startswith("file_row_number")]
-        joined = ", ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), '')" for c in raw_cols)
-        select.append(f"concat_ws({_sql_string(',')}, {joined}) AS _raw_line")
-        select.append("true AS _json_ok")
+    typed += [f"{sql} AS {name}" for sql, name in zip(id_sql, id_values, strict=True)]
+    typed_params += id_params
+    if spec.event_id:
+        typed.append(f"{text(spec.event_id)} AS source_event_id")
+        fields.append("source_event_id")
 
-    # Touchpoint rules: selectors compiled to parameterised SQL over the typed row.
+    # Layer 2: touchpoint rules, compiled to parameterised SQL over the typed row; the reason.
     touchpoint = "touchpoint"
     rule_params: list[Any] = []
     if spec.touchpoint_rules:
@@ -361,7 +516,6 @@ def _load(
             cases.append(f"WHEN {condition} THEN ?")
             rule_params += [*condition_params, rule.touchpoint]
         touchpoint = f"coalesce(touchpoint, CASE {' '.join(cases)} END)"
-
     any_id = " OR ".join(f"{v} IS NOT NULL" for v in id_values)
     id_names = ", ".join(f"{i.column} ({i.type})" for i in spec.identifiers)
     tolerance = f"INTERVAL {float(spec.future_tolerance_hours) * 3600:.0f} SECOND"
@@ -396,37 +550,85 @@ def _load(
             "'not a number: ' || _score_raw",
         ),
     ]
+    if raw.kind == "jsonl":
+        reasons.insert(0, ("_blank", "NULL", "NULL"))
     reason_sql = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _, m in reasons) + " END"
     column_sql = "CASE " + " ".join(f"WHEN {c} THEN {n}" for c, n, _ in reasons) + " END"
-    content = ", ".join(
-        [
-            "CAST(ts AS VARCHAR)",
-            "activity",
-            "coalesce(channel, '')",
-            "coalesce(CAST(attributes AS VARCHAR), '')",
-            *[f"coalesce({v}, '')" for v in id_values],
-        ]
+
+    # Layer 3: what is kept. Without an id column an event is "the k-th row with this
+    # content"; here every row is the first, and _number_repeats renumbers the few repeats.
+    content = content_sql(["attributes"] if spec.attributes else [], len(id_values))
+    event_id = event_id_sql(f"{content} || chr(31) || '1'")
+    if spec.event_id:
+        event_id = (
+            f"CASE WHEN source_event_id IS NOT NULL THEN "
+            f"{event_id_sql('CAST(? AS VARCHAR) || chr(58) || source_event_id')} "
+            f"ELSE {event_id} END"
+        )
+    kept = [
+        *(["_ord"] if raw.ordinal else []),
+        *(["_blank"] if raw.kind == "jsonl" else []),
+        "ts",
+        "activity",
+        *fields,
+        *id_values,
+    ]
+    sql = (
+        f"SELECT {', '.join(kept)}, CASE WHEN _reason IS NULL THEN {event_id} END AS event_id, "
+        "CASE WHEN _reason IS NOT NULL THEN CAST(json_object('column', _column, 'reason', "
+        f"_reason, 'raw', {raw_line}) AS VARCHAR) END AS _reject FROM ("
+        f"SELECT * EXCLUDE (touchpoint), {touchpoint} AS touchpoint, {reason_sql} AS _reason, "
+        f"{column_sql} AS _column FROM ("
+        f"SELECT {', '.join(typed)} FROM ({raw.sql})))"
     )
-    # Without an id column an event is "the k-th row with this content": repeats inside a file
-    # stay separate events (real logs have them), and an overlapping file matches them again.
-    event_id = (
-        "CASE WHEN _source_event_id IS NOT NULL THEN CAST(? AS VARCHAR) || ':' || "
-        "_source_event_id ELSE md5(_content || chr(31) || row_number() OVER "
-        "(PARTITION BY hash(_content) ORDER BY _ord)) END"
-    )
-    con.execute(
-        # Only what later steps read is stored: the long content key and the raw text of
-        # accepted rows would make a 10 M-row staging table spill to disk.
-        "CREATE OR REPLACE TEMP TABLE jl_staged AS SELECT * EXCLUDE (_content, _raw_line), "
-        "CASE WHEN reason IS NOT NULL THEN _raw_line END AS _raw_line FROM ("
-        f"SELECT *, {reason_sql} AS reason, "
-        f"{column_sql} AS reason_column, {event_id} AS event_id FROM ("
-        f"SELECT * EXCLUDE (touchpoint), {touchpoint} AS touchpoint, "
-        f"concat_ws(chr(31), {content}) AS _content FROM ("
-        f"SELECT {', '.join(select)} FROM ({raw.sql}) WHERE {_not_blank(raw)})))",
-        # Parameters in the textual order of the nested SELECTs: outer, middle, inner, reader.
-        [spec.id, *rule_params, *params_select, *params],
-    )
+    # Parameters in the textual order of the nested SELECTs: outer, middle, inner, reader.
+    outer_params: list[Any] = [spec.id] if spec.event_id else []
+    return _Staging(sql, [*outer_params, *rule_params, *typed_params, *raw.params], fields, content)
+
+
+def content_sql(optional: Sequence[str], identifiers: int) -> str:
+    """The text a content id hashes: time, activity, channel, attributes and identifiers."""
+    parts = [
+        "CAST(ts AS VARCHAR)",
+        "activity",
+        "coalesce(channel, '')",
+        "coalesce(CAST(attributes AS VARCHAR), '')" if "attributes" in optional else "''",
+        *[f"coalesce(_id{i}, '')" for i in range(identifiers)],
+    ]
+    return f"concat_ws(chr(31), {', '.join(parts)})"
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    raw: _Raw,
+    report: BatchReport,
+    known_channels: Sequence[str],
+    known_touchpoints: Sequence[str],
+    pseudonym_key: str | None,
+    country_code: str | None,
+    fmt: str,
+) -> None:
+    columns = _columns_of(con, raw)
+    _check_columns(spec, columns, report)
+    if spec.kind == "links":
+        _load_links(con, spec, raw, report, pseudonym_key, country_code, fmt)
+        return
+    staging = _staging(spec, raw, columns, pseudonym_key, country_code)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE jl_staged AS {staging.sql}", staging.params)
+    blank = "count(*) FILTER (WHERE _blank)" if raw.kind == "jsonl" else "0"
+    counts = con.execute(
+        f"SELECT count(*), count(_reject), min(rowid), max(rowid), {blank} FROM jl_staged"
+    ).fetchone()
+    assert counts is not None
+    staged, invalid, blanks = int(counts[0]), int(counts[1]), int(counts[4])
+    if not raw.ordinal and staged:
+        if int(counts[3]) - int(counts[2]) + 1 != staged:  # never seen; row numbers need it
+            raise LoadError(f"{report.file}: staged rows are not numbered consecutively")
+        raw.first_rowid = int(counts[2])
+    if blanks:
+        con.execute("DELETE FROM jl_staged WHERE _blank")
+        staged -= blanks
 
     batch_row = con.execute("SELECT nextval('batch_ids')").fetchone()
     assert batch_row is not None
@@ -434,47 +636,33 @@ def _load(
     report.batch_id = batch_id
     reject_count = 0
     if raw.kind in ("csv", "jsonl"):
-        reject_count = _quarantine_rejects(con, batch_id, report.file)
+        reject_count = _quarantine_rejects(con, batch_id, report.file, raw)
     row_sql = _file_row_sql(raw, reject_count)
-    if spec.event_id:
-        # Ids from the source may repeat inside the file: keep the first of each.
-        first_copies = (
-            "SELECT * EXCLUDE (_copy) FROM (SELECT *, row_number() OVER (PARTITION "
-            "BY event_id ORDER BY _ord) AS _copy FROM jl_staged WHERE reason IS NULL) "
-            "WHERE _copy = 1"
-        )
-    else:
-        # Content ids already number repeats (k-th occurrence), so they are unique here.
-        first_copies = "SELECT * FROM jl_staged WHERE reason IS NULL"
-    _quarantine_invalid(con, batch_id, report.file, row_sql)
-
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE jl_new AS SELECT *, {row_sql} AS _file_row FROM "
-        f"({first_copies}) s "
-        "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)"
-    )
-    con.execute(
-        "INSERT INTO events SELECT event_id, ?, ?, _file_row, ts, activity, channel, touchpoint, "
-        "device, value, text, score, score_type, language, attributes, NULL FROM jl_new",
-        [batch_id, spec.id],
-    )
-    for index, identifier in enumerate(spec.identifiers):
-        con.execute(
-            f"INSERT INTO event_identifiers SELECT event_id, ?, _id{index} FROM jl_new "
-            f"WHERE _id{index} IS NOT NULL",
-            [identifier.type],
-        )
-    counts = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), "
-        "(SELECT count(*) FROM jl_new) FROM jl_staged"
-    ).fetchone()
-    assert counts is not None
-    staged, invalid, accepted = (int(v) for v in counts)
+    if invalid:
+        _quarantine_invalid(con, batch_id, report.file, row_sql)
+        con.execute("DELETE FROM jl_staged WHERE _reject IS NOT NULL")
+    _number_repeats(con, staging, raw)
+    known = con.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone()
+    if known and known[0]:
+        con.execute("DELETE FROM jl_staged WHERE event_id IN (SELECT event_id FROM events)")
+    fields = ", ".join(["ts", "activity", *staging.fields])
+    with _any_order(con):
+        inserted = con.execute(
+            f"INSERT INTO events (event_id, batch_id, source, source_row, score_type, {fields}) "
+            f"SELECT event_id, ?, ?, {row_sql}, ?, {fields} FROM jl_staged s",
+            [batch_id, spec.id, spec.score_type],
+        ).fetchone()
+        for index, identifier in enumerate(spec.identifiers):
+            con.execute(
+                f"INSERT INTO event_identifiers SELECT event_id, ?, _id{index} FROM jl_staged "
+                f"WHERE _id{index} IS NOT NULL",
+                [identifier.type],
+            )
     report.read = staged + reject_count
     report.quarantined = invalid + reject_count
-    report.accepted = accepted
-    report.duplicates = staged - invalid - accepted
-    report.warnings = _warnings(con, report, known_channels, known_touchpoints)
+    report.accepted = int(inserted[0]) if inserted else 0
+    report.duplicates = staged - invalid - report.accepted
+    report.warnings = _warnings(con, report, known_channels, known_touchpoints, staging.fields)
     con.execute(
         "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), now(), 'loaded', ?)",
         [
@@ -491,6 +679,54 @@ def _load(
             "; ".join(report.messages) or None,
         ],
     )
+
+
+@contextmanager
+def _any_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Inserts that may store rows in any order (every reader sorts by what it needs).
+
+    Kept in order, a parallel insert leaves part-filled row groups that the checkpoint on
+    close then rewrites: at 2 M rows on two threads that took longer than the insert itself.
+    """
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute("SET preserve_insertion_order = true")  # staging relies on it
+
+
+def _number_repeats(con: duckdb.DuckDBPyConnection, staging: _Staging, raw: _Raw) -> None:
+    """Rows of the file that share an id: the k-th copy of a content gets id (content, k);
+    a repeated id from the source is one event, so its later copies are dropped.
+
+    Repeats are rare, so they are found with one GROUP BY and only they are numbered, instead
+    of a window over every row.
+    """
+    explicit = "source_event_id IS NOT NULL" if "source_event_id" in staging.fields else "false"
+    position = raw.ord("jl_staged")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE jl_repeats AS SELECT _position, _explicit, "
+        f"CASE WHEN NOT _explicit THEN {event_id_sql(staging.content + ' || chr(31) || k')} "
+        f"END AS renumbered FROM (SELECT *, {position} AS _position, {explicit} AS _explicit, "
+        f"row_number() OVER (PARTITION BY event_id ORDER BY {position}) AS k FROM jl_staged "
+        "WHERE event_id IN (SELECT event_id FROM jl_staged GROUP BY event_id "
+        "HAVING count(*) > 1)) WHERE k > 1"
+    )
+    found = con.execute(
+        "SELECT count(*) FILTER (WHERE _explicit), count(*) FILTER (WHERE NOT _explicit) "
+        "FROM jl_repeats"
+    ).fetchone()
+    assert found is not None
+    if found[0]:
+        con.execute(
+            f"DELETE FROM jl_staged WHERE {position} IN "
+            "(SELECT _position FROM jl_repeats WHERE _explicit)"
+        )
+    if found[1]:
+        con.execute(
+            "UPDATE jl_staged SET event_id = r.renumbered FROM jl_repeats r "
+            f"WHERE {position} = r._position AND NOT r._explicit"
+        )
 
 
 def _check_columns(spec: SourceSpec, columns: list[str], report: BatchReport) -> None:
@@ -536,15 +772,18 @@ def _load_links(
     A row becomes star edges from its first identifier to each other one. A row needs two
     identifiers to say anything; one whose edges are all known already is a duplicate.
     """
+    raw = replace(raw, sql=raw.numbered(), ordinal=True)  # links are few: number them here
     expressions, id_params = _identifier_sql(spec, raw, pseudonym_key, country_code)
     ids = ", ".join(f"{e} AS _id{i}" for i, e in enumerate(expressions))
     raw_cols = [c for c in _columns_of(con, raw) if c != "_ord" and c != "file_row_number"]
     raw_line = (
         "_line"
         if raw.kind == "jsonl"
-        else "concat_ws(',', "
-        + ", ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), '')" for c in raw_cols)
-        + ")"
+        else raw.restored(
+            "concat_ws(',', "
+            + ", ".join(f"coalesce(CAST({ident(c)} AS VARCHAR), '')" for c in raw_cols)
+            + ")"
+        )
     )
     # Non-null identifiers of the row as a list of {type, value}, in the spec's order.
     entries = ", ".join(
@@ -573,7 +812,7 @@ def _load_links(
     assert batch_row is not None
     batch_id = int(batch_row[0])
     report.batch_id = batch_id
-    reject_count = _quarantine_rejects(con, batch_id, report.file) if raw.kind == "csv" else 0
+    reject_count = _quarantine_rejects(con, batch_id, report.file, raw) if raw.kind == "csv" else 0
     row_sql = _file_row_sql(raw, reject_count)
     con.execute(
         f"INSERT INTO quarantine SELECT ?, ?, {row_sql}, ?, reason, _raw_line "
@@ -629,7 +868,7 @@ def _not_blank(raw: _Raw) -> str:
     return "_line IS NOT NULL AND trim(_line) <> ''" if raw.kind == "jsonl" else "true"
 
 
-def _quarantine_rejects(con: duckdb.DuckDBPyConnection, batch_id: int, file: str) -> int:
+def _quarantine_rejects(con: duckdb.DuckDBPyConnection, batch_id: int, file: str, raw: _Raw) -> int:
     """Rows the reader itself rejected (wrong column count, bad quoting, bad encoding)."""
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'jl_reject_errors'"
@@ -638,7 +877,8 @@ def _quarantine_rejects(con: duckdb.DuckDBPyConnection, batch_id: int, file: str
         return 0
     con.execute(
         "INSERT INTO quarantine SELECT ?, ?, line, column_name, "
-        "lower(replace(error_type, '_', ' ')) || ': ' || error_message, csv_line "
+        "lower(replace(error_type, '_', ' ')) || ': ' || error_message, "
+        f"{raw.restored('csv_line')} "
         "FROM (SELECT DISTINCT ON (line) * FROM jl_reject_errors ORDER BY line, column_idx)",
         [batch_id, file],
     )
@@ -649,17 +889,17 @@ def _quarantine_rejects(con: duckdb.DuckDBPyConnection, batch_id: int, file: str
 def _file_row_sql(raw: _Raw, rejected_lines: int) -> str:
     """SQL for a staged row's number in the file, counting the header and rejected rows."""
     if raw.kind not in ("csv", "jsonl"):
-        return "_ord"
+        return raw.ord("s")
     if not rejected_lines:
-        return f"_ord + {raw.header_rows}"  # the common case: a plain sum, no subquery
+        return f"{raw.ord('s')} + {raw.header_rows}"  # the common case: a plain sum
     # The reader numbers only the rows it kept; each rejected line before a row shifts it.
     slots = (
         "SELECT line - row_number() OVER (ORDER BY line) + 1 AS slot FROM "
         "(SELECT DISTINCT line FROM jl_reject_errors)"
     )
     return (
-        f"_ord + {raw.header_rows} + (SELECT count(*) FROM ({slots}) r "
-        f"WHERE r.slot <= s._ord + {raw.header_rows})"
+        f"{raw.ord('s')} + {raw.header_rows} + (SELECT count(*) FROM ({slots}) r "
+        f"WHERE r.slot <= {raw.ord('s')} + {raw.header_rows})"
     )
 
 
@@ -668,8 +908,8 @@ def _quarantine_invalid(
 ) -> None:
     """Rows that read fine but fail validation, at their row number in the file."""
     con.execute(
-        f"INSERT INTO quarantine SELECT ?, ?, {row_sql}, reason_column, reason, _raw_line "
-        "FROM jl_staged s WHERE reason IS NOT NULL",
+        f"INSERT INTO quarantine SELECT ?, ?, {row_sql}, _reject->>'column', _reject->>'reason', "
+        "_reject->>'raw' FROM jl_staged s WHERE _reject IS NOT NULL",
         [batch_id, file],
     )
 
@@ -679,13 +919,15 @@ def _warnings(
     report: BatchReport,
     known_channels: Sequence[str],
     known_touchpoints: Sequence[str],
+    fields: Sequence[str],
 ) -> int:
+    """Events on channels or touchpoints the workspace does not define: loaded, but counted."""
     total = 0
     for column, known in (("channel", known_channels), ("touchpoint", known_touchpoints)):
-        if not known:
+        if not known or column not in fields:
             continue
         rows = con.execute(
-            f"SELECT {column}, count(*) FROM jl_new WHERE {column} IS NOT NULL AND "
+            f"SELECT {column}, count(*) FROM jl_staged WHERE {column} IS NOT NULL AND "
             f"NOT list_contains(CAST(? AS VARCHAR[]), {column}) GROUP BY ALL ORDER BY 2 DESC",
             [list(known)],
         ).fetchall()
