@@ -14,8 +14,11 @@ from typing import Any
 
 import pyarrow.csv as pacsv
 
+from journeylens.analyses.binding import Scope
 from journeylens.analyses.dfg import ProcessMap
 from journeylens.analyses.funnel import FunnelSpec, dropped
+from journeylens.analyses.live import DAY, LiveMap, LiveSpec, live_map
+from journeylens.analyses.painpoints import Moments, PainPoints, PainSpec, moments_of_truth, rank
 from journeylens.analyses.paths import Paths
 from journeylens.analyses.registry import analysis
 from journeylens.engine import (
@@ -28,6 +31,8 @@ from journeylens.engine import (
     spark_engine,
 )
 from journeylens.errors import JourneylensError
+from journeylens.model.journey_map import JourneyMap
+from journeylens.model.workspace import WorkspaceFile
 from journeylens.render.drawing import write_drawing
 from journeylens.render.process_map import Metric, render_process_map
 from journeylens.render.sankey import render_sankey
@@ -37,8 +42,56 @@ from journeylens.store.snapshot import export_events, generation
 JOURNEYS_DIR = "journeys"
 
 
+#: Channel kinds whose events are contacts with the company's support.
+CONTACT_KINDS = ("phone", "chat")
+
+
 class AnalyticsMixin:
     root: Path
+
+    # Provided by the workspace façade.
+    def map(self, ref: str) -> JourneyMap:
+        raise NotImplementedError
+
+    @property
+    def settings(self) -> WorkspaceFile:
+        raise NotImplementedError
+
+    def live_spec(
+        self,
+        ref: str,
+        *,
+        scope: Scope | None = None,
+        within: float = 7 * DAY,
+        long_wait: float = 300.0,
+    ) -> LiveSpec:
+        """How a map is measured: contacts are events on the workspace's phone and chat
+        channels (every such channel declared in ``journeylens.yaml``)."""
+        contact_channels = tuple(
+            c.id for c in self.settings.channels if c.kind in CONTACT_KINDS
+        ) or ("phone", "chat")
+        return LiveSpec(
+            self.map(ref),
+            scope=scope or Scope(),
+            within=within,
+            contact_channels=contact_channels,
+            long_wait=long_wait,
+        )
+
+    def live(
+        self, spec: LiveSpec, *, engine: EngineName = "duckdb", **options: Any
+    ) -> tuple[LiveMap, PainPoints]:
+        """The map measured on the store's journeys, and its pain points ranked."""
+        with self.journeys(engine, **options) as prepared:
+            measured = live_map(prepared, spec)
+        designed = {
+            step.id: [str(p.text) for p in step.pain_points] for _, step in spec.journey_map.steps()
+        }
+        return measured, rank(measured, PainSpec(spec), designed)
+
+    def moments(self, spec: LiveSpec, *, engine: EngineName = "duckdb", **options: Any) -> Moments:
+        with self.journeys(engine, **options) as prepared:
+            return moments_of_truth(prepared, spec)
 
     def _journeys_dir(self) -> Path:
         return self.root / database.STORE_DIR / JOURNEYS_DIR

@@ -11,7 +11,10 @@ import shutil
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from journeylens.analyses.live import LiveMap, LiveSpec
+from journeylens.analyses.painpoints import PainPoints
 from journeylens.analytics import AnalyticsMixin
 from journeylens.documents.loading import Loaded, load_document
 from journeylens.documents.mermaid import export_mermaid, import_mermaid, slug
@@ -27,6 +30,7 @@ from journeylens.documents.workspace_files import (
     save_document,
 )
 from journeylens.documents.yaml_io import merge_into, write_yaml
+from journeylens.engine import EngineName
 from journeylens.errors import Issue, RenderError, ValidationError, WorkspaceError
 from journeylens.ingest.formats import STREAMED, arrow_stream, bare_spec, detect_format
 from journeylens.model.journey_map import JourneyMap
@@ -350,6 +354,28 @@ class Workspace(DataMixin, AnalyticsMixin):
     def render(self, ref: str, output: Path, fmt: str | None = None) -> Path:
         """Draw one map into ``output``; the format comes from ``fmt`` or the suffix."""
         return self.render_many([(ref, output, output_format(output, fmt))])[0]
+
+    def render_live(
+        self,
+        spec: LiveSpec,
+        output: Path,
+        fmt: str | None = None,
+        *,
+        engine: EngineName = "duckdb",
+        **options: Any,
+    ) -> tuple[Path, LiveMap, PainPoints]:
+        """Draw a map with its data lanes (measured on the store now) into ``output``."""
+        measured, pains = self.live(spec, engine=engine, **options)
+        svg = render_svg(spec.journey_map, self.settings, live=measured, pains=pains)
+        chosen = output_format(output, fmt)
+        if chosen in ("png", "pdf"):
+            from journeylens.render.raster import Rasterizer
+
+            with Rasterizer() as raster:
+                path = self._write((spec.journey_map, svg), output, chosen, raster, self.settings)
+        else:
+            path = self._write((spec.journey_map, svg), output, chosen, None, self.settings)
+        return path, measured, pains
 
     def render_many(self, jobs: Iterable[tuple[str, Path, OutputFormat]]) -> list[Path]:
         """Draw several maps, starting the browser once if any PNG or PDF is asked for."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,6 +13,7 @@ from journeylens._version import __version__
 from journeylens.analyses.dfg import DfgSpec
 from journeylens.analyses.variants import VariantsSpec
 from journeylens.cli.analyze import analyze, engine_options
+from journeylens.cli.live import render_live, scope_options
 from journeylens.errors import Issue, JourneylensError, ValidationError
 from journeylens.render import FORMATS
 from journeylens.workspace import EXAMPLES, LoadProgress, Workspace
@@ -166,25 +168,44 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None
     show_default=True,
     help="With --all: comma-separated formats.",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Measure the map on the store's data and draw the data lanes (ingest and stitch first).",
+)
+@scope_options
 @click.pass_context
 def render(
     ctx: click.Context,
+    /,
     map_ref: str | None,
     output: Path,
     fmt: str | None,
     render_all: bool,
     formats: str,
+    live: bool,
+    **scope: Any,
 ) -> None:
     """Draw MAP (an id or a file) as SVG, HTML, PNG or PDF.
 
-    PNG and PDF are drawn by a headless Chromium (apt-get install chromium).
+    PNG and PDF are drawn by a headless Chromium (apt-get install chromium). With --live, the
+    map gets data lanes under the designed journey: customers, conversion and drop-off,
+    support contacts, satisfaction and verbatims, pain points found from data, and the
+    measured emotion curve beside the designed one. --segment, --channel, --since and --until
+    narrow the data.
 
     \b
     Example:
       journeylens -w shoes render current-state -o current-state.png
       journeylens -w shoes render --all -o rendered/ --formats svg,png
+      journeylens -w shoes render current-state --live -o live.png
     """
     workspace = _workspace(ctx)
+    if live:
+        if render_all or map_ref is None:
+            raise click.UsageError("--live draws one MAP: give its id, without --all")
+        click.echo(str(render_live(workspace, ctx, map_ref, output, fmt, scope)))
+        return
     if render_all:
         if map_ref is not None or fmt is not None:
             raise click.UsageError("--all renders every map: drop MAP and --format")

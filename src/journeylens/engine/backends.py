@@ -7,10 +7,12 @@ and analyses pick a formulation both can run, so results never differ silently.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +25,7 @@ import pyarrow as pa
 from journeylens.errors import JourneylensError
 
 EngineName = Literal["duckdb", "spark"]
+_materialized = itertools.count()
 ENGINES: tuple[EngineName, ...] = ("duckdb", "spark")
 
 
@@ -108,6 +111,26 @@ class Engine:
 
     def write_parquet(self, expr: ir.Table, path: Path) -> None:
         self.con.to_parquet(expr, str(path))
+
+    @contextmanager
+    def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:
+        """``expr`` computed once for the queries inside the block, then dropped.
+
+        DuckDB gets a temporary table (Ibis 12's ``CachedTable.release`` emits an invalid
+        ``DROP`` there); Spark a cached DataFrame, unpersisted afterwards."""
+        if self.name == "spark":
+            cached = expr.cache()
+            try:
+                yield cached
+            finally:
+                cached.release()
+            return
+        name = f"jl_materialized_{next(_materialized)}"
+        table = self.con.create_table(name, expr, temp=True)
+        try:
+            yield table
+        finally:
+            self.con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
     def json_text(self, column: ir.StringValue, key: str) -> ir.StringValue:
         """The attribute ``key`` of a JSON text column, as text (NULL when absent)."""

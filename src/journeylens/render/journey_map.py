@@ -12,12 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+from journeylens.analyses.live import LiveMap
+from journeylens.analyses.painpoints import PainPoints
 from journeylens.model.common import Text, localize
 from journeylens.model.journey_map import JourneyMap, Stage, Step
 from journeylens.model.workspace import WorkspaceFile
 from journeylens.render import fonts
 from journeylens.render.icons import ICON_NAMES, symbol
 from journeylens.render.labels import label
+from journeylens.render.live_lanes import MEASURED, LiveLanes
 
 MARGIN = 28
 LABEL_W = 172
@@ -155,7 +158,13 @@ def _steps_or_gap(stage: Stage) -> list[Step | None]:
 class _MapDrawing:
     """One drawing of one map; methods are the lanes, each measuring then drawing cells."""
 
-    def __init__(self, journey_map: JourneyMap, workspace: WorkspaceFile | None) -> None:
+    def __init__(
+        self,
+        journey_map: JourneyMap,
+        workspace: WorkspaceFile | None,
+        live: LiveMap | None = None,
+        pains: PainPoints | None = None,
+    ) -> None:
         self.map = journey_map
         self.ws = workspace
         self.lang = journey_map.language
@@ -169,6 +178,7 @@ class _MapDrawing:
         self.canvas = _Canvas(self.width, journey_map.text_direction == "rtl")
         self.cell_w = COL_W - GAP
         self.inner_w = self.cell_w - 2 * PAD
+        self.live = LiveLanes(self, live, pains) if live is not None else None
 
     # -- helpers ---------------------------------------------------------------------------
     def t(self, text: Text | None) -> str:
@@ -257,6 +267,10 @@ class _MapDrawing:
         if m.based_on:
             kind.append(f"{self.l('based_on')}: {m.based_on}")
         y += 4 + c.text(MARGIN, y + 4, full_w, [" · ".join(kind)], size=12.5, colour=MUTED)
+        if self.live is not None:
+            y += 4 + c.text(
+                MARGIN, y + 4, full_w, [self.live.header()], size=13, bold=True, colour=MEASURED
+            )
         facts: list[tuple[str, str]] = []
         for persona_id in m.personas:
             persona = self.ws.persona(persona_id) if self.ws else None
@@ -385,6 +399,7 @@ class _MapDrawing:
         if has("thoughts"):
             journey.append(("thoughts", *self.items_lane("thoughts", "bubble")))
         journey.append(("emotion", lambda s, w: EMOTION_H - 2 * PAD, self.draw_nothing))
+        data: list[Lane] = self.live.lanes() if self.live is not None else []
         findings: list[Lane] = []
         if any(step.pain_points for step in steps):
             findings.append(("pain_points", self.measure_pains, self.draw_pains))
@@ -410,7 +425,12 @@ class _MapDrawing:
             blueprint.append(("support", *self.items_lane("support", "plain")))
             if has("owner"):
                 blueprint.append(("owner", *self.items_lane("owner", "owner")))
-        groups = [("journey", journey), ("findings", findings), ("blueprint", blueprint)]
+        groups = [
+            ("journey", journey),
+            ("data", data),
+            ("findings", findings),
+            ("blueprint", blueprint),
+        ]
         return [(name, members) for name, members in groups if members]
 
     def measure_nothing(self, step: Step, width: float) -> float:
@@ -705,6 +725,7 @@ class _MapDrawing:
                     "stroke-linecap": "round",
                 },
             )
+        self.draw_measured_emotion(level)
         for px, py, step in points:
             assert step.emotion is not None
             colour = EMOTION_COLOURS[round(step.emotion)]
@@ -734,6 +755,32 @@ class _MapDrawing:
                     anchor="middle",
                 )
 
+    def draw_measured_emotion(self, level: Callable[[float], float]) -> None:
+        """The emotion measured from survey answers and verbatims, dashed beside the designed
+        curve, so the gap between the two is visible at a glance."""
+        if self.live is None:
+            return
+        c = self.canvas
+        points = [
+            (self.col_x(i) + self.cell_w / 2, level(value), value)
+            for i, value in self.live.measured_points()
+        ]
+        if len(points) >= 2:
+            SubElement(
+                c.body,
+                "path",
+                {
+                    "d": _monotone_path([(c.mx(px), py) for px, py, _ in points]),
+                    "fill": "none",
+                    "stroke": MEASURED,
+                    "stroke-width": "2.5",
+                    "stroke-dasharray": "7 5",
+                },
+            )
+        for px, py, value in points:
+            c.rect(None, px - 6, py - 6, 12, 12, fill=MEASURED, stroke="#fff", rx="2")
+            c.text(px + 9, py - 6, 60, [f"{value:+.1f}"], size=10.5, bold=True, colour=MEASURED)
+
     def legend(self, y: float) -> float:
         c = self.canvas
         x: float = MARGIN
@@ -753,6 +800,17 @@ class _MapDrawing:
         for evidence in ("assumed", "research", "measured"):
             self.evidence_chip(evidence, x, y)
             x += fonts.text_width(self.l(evidence), 10) + 30
+        if self.live is not None:
+            for key, colour, dash in (
+                ("designed_emotion", "#495057", ""),
+                ("measured_emotion", MEASURED, "7 5"),
+            ):
+                c.hline(
+                    x, y + 8, 26, stroke=colour, **{"stroke-width": "2.5", "stroke-dasharray": dash}
+                )
+                text = f"{self.l('emotion')}: {self.l(key)}"
+                c.text(x + 32, y + 1, 220, [text], size=11, colour=MUTED)
+                x += 32 + fonts.text_width(text, 11) + 18
         return y + 18
 
 
@@ -791,6 +849,13 @@ def _monotone_path(points: list[tuple[float, float]]) -> str:
     return " ".join(path)
 
 
-def render_svg(journey_map: JourneyMap, workspace: WorkspaceFile | None = None) -> str:
-    """The map as a standalone SVG document (fonts embedded), deterministic to the byte."""
-    return _MapDrawing(journey_map, workspace).draw()
+def render_svg(
+    journey_map: JourneyMap,
+    workspace: WorkspaceFile | None = None,
+    *,
+    live: LiveMap | None = None,
+    pains: PainPoints | None = None,
+) -> str:
+    """The map as a standalone SVG document (fonts embedded), deterministic to the byte;
+    with ``live``, data lanes under the designed journey and the measured emotion curve."""
+    return _MapDrawing(journey_map, workspace, live, pains).draw()
