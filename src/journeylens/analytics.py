@@ -57,6 +57,13 @@ class AnalyticsMixin:
     def settings(self) -> WorkspaceFile:
         raise NotImplementedError
 
+    def contact_channels(self) -> tuple[str, ...]:
+        """The workspace's contact channels: those of kind phone or chat."""
+        return tuple(c.id for c in self.settings.channels if c.kind in CONTACT_KINDS) or (
+            "phone",
+            "chat",
+        )
+
     def live_spec(
         self,
         ref: str,
@@ -67,9 +74,7 @@ class AnalyticsMixin:
     ) -> LiveSpec:
         """How a map is measured: contacts are events on the workspace's phone and chat
         channels (every such channel declared in ``journeylens.yaml``)."""
-        contact_channels = tuple(
-            c.id for c in self.settings.channels if c.kind in CONTACT_KINDS
-        ) or ("phone", "chat")
+        contact_channels = self.contact_channels()
         return LiveSpec(
             self.map(ref),
             scope=scope or Scope(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from journeylens.engine import Journeys, compile_text
 from journeylens.engine import expr as E
@@ -39,10 +40,13 @@ class Scope:
     """Which customers and events a live map counts.
 
     ``segment`` keeps customers with at least one matching event (a persona's members);
+    ``members`` keeps the customers listed in a Parquet file's ``customer_key`` column (a
+    saved segment, see :func:`journeylens.analyses.segments.write_members`);
     ``channel`` keeps events on those channels; ``since``/``until`` keep events in the period.
     """
 
     segment: str | None = None
+    members: Path | None = None
     channels: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
@@ -97,6 +101,11 @@ def scoped_events(journeys: Journeys, scope: Scope, *, gap: float | None = None)
             .distinct()
         )
         events = events.semi_join(members, "customer_key")
+    if scope.members is not None:
+        if not scope.members.exists():
+            raise JourneylensError(f"{scope.members}: no such members file")
+        listed = journeys.engine.read_parquet(scope.members).select("customer_key")
+        events = events.semi_join(listed, "customer_key")
     return events
 
 

@@ -32,7 +32,7 @@ satisfaction
     CSAT/rating 1-2, NPS 0-6 (detractors) and CES 1-3.
 verbatims
     the texts of those answers (and of the step's own events), most frequent first, for
-    sentiment and as evidence.
+    sentiment (:mod:`journeylens.verbatims`, or the caller's model) and their themes.
 
 Each step also says whether its selector matched nothing, and the map says when the data ends
 ("data as of").
@@ -60,6 +60,8 @@ from journeylens.engine import Journeys, compile_text
 from journeylens.engine import expr as E
 from journeylens.errors import JourneylensError
 from journeylens.model.journey_map import EMOTION_MAX, EMOTION_MIN, JourneyMap
+from journeylens.verbatims import sentiment as verbatim_sentiment
+from journeylens.verbatims import themes
 
 DAY = 86_400.0
 #: Verbatims kept per step (the most frequent texts).
@@ -73,7 +75,8 @@ SentimentFn = Callable[[Sequence[str], Sequence[str | None]], Sequence[float | N
 class LiveSpec:
     """``contact_channels`` (or the ``contacts`` selector) say which events are contacts;
     ``within`` (seconds) is how long after a step a contact is still caused by it; a wait
-    (``attr.wait_seconds``: time on hold, in a queue) over ``long_wait`` seconds is long."""
+    (``attr.wait_seconds``: time on hold, in a queue) over ``long_wait`` seconds is long;
+    ``sentiment_model`` names a plug-in model (see :mod:`journeylens.verbatims`)."""
 
     journey_map: JourneyMap
     scope: Scope = field(default_factory=Scope)
@@ -82,12 +85,15 @@ class LiveSpec:
     contacts: str | None = None
     breakdown: str = "device"
     long_wait: float = 300.0
+    sentiment_model: str | None = None
 
 
 @dataclass(frozen=True)
 class Count:
+    """A label with how many customers (contact reasons) or answers (themes) have it."""
+
     label: str | None
-    customers: int
+    count: int
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,7 @@ class StepLive:
     dissatisfied: int = 0
     sentiment: float | None = None
     verbatims: tuple[Verbatim, ...] = ()
+    themes: tuple[Count, ...] = ()
 
     @property
     def matched(self) -> bool:
@@ -232,9 +239,15 @@ def live_map(
     with engine.materialized(step_events(journeys, ev, steps).select(*columns)) as se:
         measured = _Measures(journeys, spec, steps, outcome, ev, se).run()
     converted = measured.reach.get(outcome.id, (0, 0))[0] if outcome else 0
-    texts = measured.verbatims
-    if sentiment is not None:
-        texts = _with_sentiment(texts, sentiment)
+    if sentiment is None:
+        model = spec.sentiment_model
+
+        def sentiment(
+            texts: Sequence[str], languages: Sequence[str | None]
+        ) -> Sequence[float | None]:
+            return verbatim_sentiment(texts, languages, model=model)
+
+    texts = _with_sentiment(measured.verbatims, sentiment)
 
     results = []
     for step in steps:
@@ -256,6 +269,7 @@ def live_map(
             else None
         )
         step_texts = texts.get(step.id, ())
+        step_themes = _themes(step_texts)
         rated = [(v.sentiment, v.count) for v in step_texts if v.sentiment is not None]
         mean_sentiment = (
             round(sum(s * n for s, n in rated) / sum(n for _, n in rated), 4) if rated else None
@@ -295,6 +309,7 @@ def live_map(
                 dissatisfied=sum(s.dissatisfied for s in scores),
                 sentiment=mean_sentiment,
                 verbatims=step_texts,
+                themes=step_themes,
             )
         )
     return LiveMap(
@@ -481,7 +496,7 @@ class _Measures:
         for r in self.rows(reasons):
             by_step[r["step"]].append(Count(r["reason"], int(r["customers"])))
         for step, counts in by_step.items():
-            ordered = sorted(counts, key=lambda c: (-c.customers, c.label or ""))
+            ordered = sorted(counts, key=lambda c: (-c.count, c.label or ""))
             self.reasons[step] = tuple(ordered[:5])
 
     def _attributed(self, latest: E.Table) -> E.Table:
@@ -571,6 +586,20 @@ def _with_sentiment(
         )
         for step, found in texts.items()
     }
+
+
+def _themes(texts: Sequence[Verbatim], top: int = 3) -> tuple[Count, ...]:
+    """What the step's verbatims talk about (payment, waiting, returns...), by answers."""
+    if not texts:
+        return ()
+    found = themes([v.text for v in texts], [v.language for v in texts], min_count=1)
+    counted = [
+        Count(theme.label, sum(texts[i].count for i in theme.indices))
+        for theme in found
+        if theme.kind == "lexicon"
+    ]
+    counted.sort(key=lambda c: (-c.count, c.label or ""))
+    return tuple(counted[:top])
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -148,7 +148,7 @@ def signals_of(live: LiveMap, spec: PainSpec) -> dict[str, list[Signal]]:
         z = _z(s.contacting, typical_contact, n)
         if s.contact_rate is not None and z >= spec.min_z:
             reasons = ", ".join(
-                f"{c.label} ({c.customers:,})" for c in s.contact_reasons[:3] if c.label
+                f"{c.label} ({c.count:,})" for c in s.contact_reasons[:3] if c.label
             )
             out.append(
                 Signal(
@@ -174,7 +174,12 @@ def signals_of(live: LiveMap, spec: PainSpec) -> dict[str, list[Signal]]:
                         round((share - typical_unhappy) * n),
                         round(z, 2),
                         f"{_pct(share)} of {s.answers:,} survey answers about it are "
-                        f"dissatisfied (all answers: {_pct(typical_unhappy)})",
+                        f"dissatisfied (all answers: {_pct(typical_unhappy)})"
+                        + (
+                            "; verbatims: " + ", ".join(str(t.label).lower() for t in s.themes)
+                            if s.themes
+                            else ""
+                        ),
                     )
                 )
         z = _z(s.looping, typical_loop, n)

@@ -8,10 +8,14 @@ from typing import Any
 
 from journeylens.analyses.channels import ChannelsSpec, channels
 from journeylens.analyses.dfg import DfgSpec, process_map
+from journeylens.analyses.drivers import DriversSpec, drivers
 from journeylens.analyses.dropoff import DropoffSpec, dropoff
 from journeylens.analyses.funnel import FunnelSpec, funnel
+from journeylens.analyses.live import LiveSpec, live_map
+from journeylens.analyses.painpoints import PainSpec, moments_of_truth, painpoints
 from journeylens.analyses.paths import PathsSpec, paths
 from journeylens.analyses.retention import RetentionSpec, retention
+from journeylens.analyses.segments import SegmentsSpec, segments
 from journeylens.analyses.variants import VariantsSpec, variants
 from journeylens.engine import Journeys
 from journeylens.errors import JourneylensError
@@ -42,6 +46,15 @@ ANALYSES: dict[str, AnalysisInfo] = {
             "retention", RetentionSpec, retention, "cohort retention and churn by inactivity"
         ),
         AnalysisInfo("channels", ChannelsSpec, channels, "channel switches and repeat contacts"),
+        AnalysisInfo("live", LiveSpec, live_map, "a journey map measured on every step"),
+        AnalysisInfo(
+            "painpoints", PainSpec, painpoints, "the map's steps ranked by customers hurt"
+        ),
+        AnalysisInfo(
+            "moments", LiveSpec, moments_of_truth, "steps whose reach most changes the outcome"
+        ),
+        AnalysisInfo("drivers", DriversSpec, drivers, "what raises or lowers conversion or churn"),
+        AnalysisInfo("segments", SegmentsSpec, segments, "customers clustered by journey"),
     )
 }
 

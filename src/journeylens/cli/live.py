@@ -16,8 +16,10 @@ import click
 
 from journeylens.analyses.binding import Scope
 from journeylens.analyses.common import parse_duration
+from journeylens.analyses.drivers import Drivers, DriversSpec
 from journeylens.analyses.live import LiveMap, LiveSpec
 from journeylens.analyses.painpoints import Moments, PainPoints
+from journeylens.analyses.segments import Segments, SegmentsSpec, write_members
 from journeylens.cli.analyze import CONTEXT, analyze, json_option
 from journeylens.render import FORMATS
 from journeylens.workspace import Workspace
@@ -36,12 +38,23 @@ def _when(value: str | None, name: str) -> datetime | None:
 
 
 def scope_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--segment, --channel, --since, --until, --within and --long-wait."""
+    """--segment, --persona, --members, --channel, --since, --until, --within, --long-wait."""
     options = [
         click.option(
             "--segment",
             metavar="SELECTOR",
             help="Only customers with a matching event, e.g. 'attr.segment == \"beginner\"'.",
+        ),
+        click.option(
+            "--persona",
+            metavar="ID",
+            help="Only the persona's members (its segment selector in journeylens.yaml).",
+        ),
+        click.option(
+            "--members",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Only the customers in this Parquet file (a segment saved by "
+            "'analyze segments --save').",
         ),
         click.option(
             "--channel",
@@ -72,22 +85,46 @@ def scope_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _spec(
+def _scope(
     workspace: Workspace,
-    map_ref: str,
     segment: str | None,
+    persona: str | None,
+    members: Path | None,
     channels: tuple[str, ...],
     since: str | None,
     until: str | None,
-    within: str,
-    long_wait: str,
-) -> LiveSpec:
-    scope = Scope(
+) -> Scope:
+    if persona is not None:
+        found = workspace.settings.persona(persona)
+        if found is None:
+            raise click.BadParameter(
+                f"no persona {persona!r} in journeylens.yaml", param_hint="--persona"
+            )
+        if not found.segment:
+            raise click.BadParameter(
+                f"persona {persona!r} has no segment selector to find its members",
+                param_hint="--persona",
+            )
+        if segment is not None:
+            raise click.UsageError("give --segment or --persona, not both")
+        segment = found.segment
+    return Scope(
         segment=segment,
+        members=members,
         channels=tuple(channels),
         since=_when(since, "--since"),
         until=_when(until, "--until"),
     )
+
+
+def _spec(
+    workspace: Workspace,
+    map_ref: str,
+    within: str,
+    long_wait: str,
+    **narrowing: Any,
+) -> LiveSpec:
+    scope = _scope(workspace, **narrowing)
     return workspace.live_spec(
         map_ref,
         scope=scope,
@@ -212,6 +249,149 @@ def moments_command(ctx: click.Context, /, map_ref: str, as_json: bool, **scope:
             f"{_pct(m.not_reached_rate):>8} {m.difference * 100:>+6.1f} "
             f"{m.odds_ratio:.2f} ({m.low:.2f}-{m.high:.2f}){flag}{note}"
         )
+
+
+@analyze.command("drivers", context_settings=CONTEXT)
+@click.argument("map_ref", metavar="MAP")
+@click.option(
+    "--target",
+    type=click.Choice(["converted", "churned"]),
+    default="converted",
+    show_default=True,
+    help="What the drivers raise or lower.",
+)
+@click.option(
+    "--outcome",
+    metavar="SELECTOR",
+    help="What converting means (default: reaching the map's purchase step).",
+)
+@click.option(
+    "--adjust",
+    type=click.Choice(["length", "all"]),
+    default="length",
+    show_default=True,
+    help="Control each driver for journey length only, or for all drivers at once.",
+)
+@click.option(
+    "--min-support",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Customers a driver needs on each side.",
+)
+@click.option("--top", type=click.IntRange(min=1), default=15, show_default=True)
+@scope_options
+@json_option
+@click.pass_context
+def drivers_command(
+    ctx: click.Context,
+    /,
+    map_ref: str,
+    target: str,
+    outcome: str | None,
+    adjust: str,
+    min_support: int,
+    top: int,
+    as_json: bool,
+    within: str,
+    long_wait: str,
+    **narrowing: Any,
+) -> None:
+    """Drivers: which channels, touchpoints, devices and attributes raise or lower conversion
+    (or churn), as odds ratios with 95% intervals, controlling for journey length.
+
+    \b
+    Example:
+      journeylens -w shoes analyze drivers current-state
+      journeylens -w shoes analyze drivers current-state --target churned --json
+    """
+    workspace, engine, options = _context(ctx)
+    spec = DriversSpec(
+        journey_map=workspace.map(map_ref),
+        scope=_scope(workspace, **narrowing),
+        outcome=outcome,
+        target=target,  # type: ignore[arg-type]
+        adjust=adjust,  # type: ignore[arg-type]
+        min_support=min_support,
+        contact_channels=workspace.contact_channels(),
+    )
+    result: Drivers = workspace.analyze("drivers", spec, engine=engine, **options)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{result.target}: {_pct(result.target_rate)} of {result.population:,} "
+        f"{result.unit}s; {len(result.drivers)} drivers"
+        + (f" (fitted on a sample of {result.fitted:,})" if result.sampled else "")
+    )
+    for driver in result.drivers[:top]:
+        click.echo(f"  {driver.sentence}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@analyze.command("segments", context_settings=CONTEXT)
+@click.argument("map_ref", metavar="MAP")
+@click.option(
+    "--k",
+    type=click.IntRange(min=2, max=20),
+    help="Number of segments (default: 3-7 by silhouette).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the clustering.")
+@click.option(
+    "--save",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each segment's customers to DIR/segment-<id>.parquet (use with --members).",
+)
+@scope_options
+@json_option
+@click.pass_context
+def segments_command(
+    ctx: click.Context,
+    /,
+    map_ref: str,
+    k: int | None,
+    seed: int,
+    save: Path | None,
+    as_json: bool,
+    within: str,
+    long_wait: str,
+    **narrowing: Any,
+) -> None:
+    """Segments: customers clustered by their journeys (channels, stage reached, time,
+    contacts, satisfaction, value), each with its size and a description in words.
+
+    \b
+    Example:
+      journeylens -w shoes analyze segments current-state --save segments/
+      journeylens -w shoes render current-state --live --members segments/segment-1.parquet \
+        -o segment-1.png
+    """
+    workspace, engine, options = _context(ctx)
+    spec = SegmentsSpec(
+        journey_map=workspace.map(map_ref),
+        scope=_scope(workspace, **narrowing),
+        k=k,
+        seed=seed,
+        contact_channels=workspace.contact_channels(),
+    )
+    result: Segments = workspace.analyze("segments", spec, engine=engine, **options)
+    saved = []
+    if save is not None:
+        saved = [
+            write_members(result, s.id, save / f"segment-{s.id}.parquet") for s in result.segments
+        ]
+    if as_json:
+        data = result.to_dict()
+        data["saved"] = [str(path) for path in saved]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{result.k} segments of {result.rows:,} {result.unit}s ({result.chosen_by})")
+    for segment in result.segments:
+        click.echo(f"  {segment.id}. {segment.label}: {segment.size:,} ({_pct(segment.share)})")
+        click.echo(f"     {segment.description}")
+    for path in saved:
+        click.echo(str(path))
 
 
 def render_live(

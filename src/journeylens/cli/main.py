@@ -13,7 +13,7 @@ from journeylens._version import __version__
 from journeylens.analyses.dfg import DfgSpec
 from journeylens.analyses.variants import VariantsSpec
 from journeylens.cli.analyze import analyze, engine_options
-from journeylens.cli.live import render_live, scope_options
+from journeylens.cli.live import pain_lines, render_live, scope_options
 from journeylens.errors import Issue, JourneylensError, ValidationError
 from journeylens.render import FORMATS
 from journeylens.workspace import EXAMPLES, LoadProgress, Workspace
@@ -311,7 +311,8 @@ def import_mermaid_command(
 )
 def demo(directory: Path, formats: str, events: int) -> None:
     """Create the running-shoes example in DIRECTORY, render all its maps, and run the data
-    side on generated journeys: load, stitch, process map and variants.
+    side on generated journeys: load, stitch, process map, variants, and the current-state
+    map live (current-state-live.*) with its pain points found from data.
 
     \b
     Example:
@@ -341,6 +342,12 @@ def demo(directory: Path, formats: str, events: int) -> None:
         click.echo(f"most common journeys (of {top.journeys:,}, 30-day inactivity splits):")
         for variant in top.variants:
             click.echo(f"  {variant.count:>6,}  {' > '.join(variant.activities)}")
+        spec = workspace.live_spec("current-state")
+        for fmt in [f for f in chosen if f in ("svg", "html", "png", "pdf")]:
+            path, _, pains = workspace.render_live(spec, outdir / f"current-state-live.{fmt}")
+            written.append(path)
+            click.echo(str(path))
+        click.echo("\n" + "\n".join(pain_lines(pains)))
     click.echo(f"\n{len(written)} file(s) in {outdir}/ - open {outdir}/current-state.html")
 
 

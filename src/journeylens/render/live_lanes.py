@@ -186,9 +186,7 @@ class LiveLanes:
             )
             top = s.contact_reasons[0] if s.contact_reasons else None
             if top and top.label:
-                lines.append(
-                    (f"{self._name(top.label)} ({self.n(top.customers)})", 10.5, False, MUTED)
-                )
+                lines.append((f"{self._name(top.label)} ({self.n(top.count)})", 10.5, False, MUTED))
         else:
             lines.append((f"0% {self.l('contacted')}", 10.5, False, MUTED))
         if s.long_waits and s.waited:
@@ -243,6 +241,9 @@ class LiveLanes:
         quote = self._quote(s)
         if quote:
             lines.append((quote, 11, False, "#495057"))
+        if s.themes:
+            text = " · ".join(f"{t.label} ({self.n(t.count)})" for t in s.themes if t.label)
+            lines.append((text, 10.5, False, MUTED))
         return lines
 
     @staticmethod
