@@ -288,3 +288,39 @@ def test_cli_painpoints_json_and_live_render(
     )
     assert result.exit_code == 0, result.output
     assert "Live data as of" in out.read_text(encoding="utf-8")
+
+
+def test_deflection_compares_readers_with_the_rest_of_the_stage(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from journeylens.analyses.support import DeflectionSpec, deflection
+
+    rows = [
+        *shop_rows(),  # a reads help, then calls within 7 days
+        event("f", 0, "faq", channel="web"),  # reads, never calls
+        event("g", 0, "call", channel="phone"),  # calls without reading
+        event("h", 0, "returned", channel="store"),  # in the stage, no contact
+        event("h", 10 * D, "call", channel="phone"),  # too late: outside 7 days
+    ]
+    journeys = journeys_of(engine, rows, tmp_path)
+    (help_step,) = deflection(
+        journeys, DeflectionSpec(SHOP, self_service=("help",), within=7 * D)
+    ).steps
+    assert (help_step.readers, help_step.readers_contacting) == (2, 1)
+    assert (help_step.others, help_step.others_contacting) == (2, 1)
+    assert help_step.deflection == 0.0 and help_step.verdict == "no clear effect"
+
+
+def test_the_missing_returns_article_fails_to_deflect(demo_workspaces: list[Workspace]) -> None:
+    from journeylens.analyses.support import DeflectionSpec
+
+    ws = demo_workspaces[2]
+    assert ws.self_service_steps("current-state") == ("look-for-returns-info",)
+    spec = DeflectionSpec(
+        ws.map("current-state"),
+        self_service=ws.self_service_steps("current-state"),
+        contact_channels=ws.contact_channels(),
+    )
+    (faq,) = ws.analyze("support", spec).steps
+    assert faq.verdict.startswith("fails") and faq.low > 1
+    assert faq.rate_with is not None and faq.rate_with > 0.7

@@ -64,6 +64,18 @@ class AnalyticsMixin:
             "chat",
         )
 
+    def self_service_steps(self, ref: str) -> tuple[str, ...]:
+        """Bound steps on a self-service channel (FAQ, knowledge base): what may deflect."""
+        settings = self.settings
+        found = []
+        for _, step in self.map(ref).steps():
+            touchpoint = settings.touchpoint(step.touchpoint) if step.touchpoint else None
+            channel_id = step.channel or (touchpoint.channel if touchpoint else None)
+            channel = settings.channel(channel_id) if channel_id else None
+            if step.match and channel is not None and channel.kind == "self_service":
+                found.append(step.id)
+        return tuple(found)
+
     def live_spec(
         self,
         ref: str,

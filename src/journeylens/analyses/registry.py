@@ -16,6 +16,7 @@ from journeylens.analyses.painpoints import PainSpec, moments_of_truth, painpoin
 from journeylens.analyses.paths import PathsSpec, paths
 from journeylens.analyses.retention import RetentionSpec, retention
 from journeylens.analyses.segments import SegmentsSpec, segments
+from journeylens.analyses.support import DeflectionSpec, deflection
 from journeylens.analyses.variants import VariantsSpec, variants
 from journeylens.engine import Journeys
 from journeylens.errors import JourneylensError
@@ -55,6 +56,9 @@ ANALYSES: dict[str, AnalysisInfo] = {
         ),
         AnalysisInfo("drivers", DriversSpec, drivers, "what raises or lowers conversion or churn"),
         AnalysisInfo("segments", SegmentsSpec, segments, "customers clustered by journey"),
+        AnalysisInfo(
+            "support", DeflectionSpec, deflection, "which self-service steps prevent contacts"
+        ),
     )
 }
 

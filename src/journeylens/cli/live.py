@@ -20,6 +20,7 @@ from journeylens.analyses.drivers import Drivers, DriversSpec
 from journeylens.analyses.live import LiveMap, LiveSpec
 from journeylens.analyses.painpoints import Moments, PainPoints
 from journeylens.analyses.segments import Segments, SegmentsSpec, write_members
+from journeylens.analyses.support import DeflectionSpec, SupportDemand
 from journeylens.cli.analyze import CONTEXT, analyze, json_option
 from journeylens.render import FORMATS
 from journeylens.workspace import Workspace
@@ -392,6 +393,62 @@ def segments_command(
         click.echo(f"     {segment.description}")
     for path in saved:
         click.echo(str(path))
+
+
+@analyze.command("support", context_settings=CONTEXT)
+@click.argument("map_ref", metavar="MAP")
+@click.option(
+    "--step",
+    "steps",
+    multiple=True,
+    metavar="STEP",
+    help="Self-service step to judge (repeatable; default: every step on a channel of kind "
+    "self_service).",
+)
+@scope_options
+@json_option
+@click.pass_context
+def support_command(
+    ctx: click.Context,
+    /,
+    map_ref: str,
+    steps: tuple[str, ...],
+    as_json: bool,
+    within: str,
+    long_wait: str,
+    **narrowing: Any,
+) -> None:
+    """Support demand: do FAQ and knowledge-base steps prevent contacts (deflection)?
+
+    Readers of each self-service step are compared with the other customers of its stage:
+    their contact rates within --within after reading (or entering the stage). Contacts per
+    step and their reasons are in 'analyze live'.
+
+    \b
+    Example:
+      journeylens -w shoes analyze support current-state
+    """
+    workspace, engine, options = _context(ctx)
+    chosen = steps or workspace.self_service_steps(map_ref)
+    if not chosen:
+        raise click.UsageError(f"{map_ref} has no bound step on a self-service channel: use --step")
+    spec = DeflectionSpec(
+        journey_map=workspace.map(map_ref),
+        self_service=tuple(chosen),
+        scope=_scope(workspace, **narrowing),
+        contact_channels=workspace.contact_channels(),
+        within=parse_duration(within) or 7 * 86_400.0,
+    )
+    result: SupportDemand = workspace.analyze("support", spec, engine=engine, **options)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    for d in result.steps:
+        click.echo(
+            f"{d.step}: {_pct(d.rate_with)} of {d.readers:,} readers contacted support vs "
+            f"{_pct(d.rate_without)} of {d.others:,} others in {d.stage} - {d.verdict} "
+            f"(odds ratio {d.odds_ratio:.2f}, 95% CI {d.low:.2f}-{d.high:.2f})"
+        )
 
 
 def render_live(
