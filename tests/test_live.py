@@ -287,7 +287,19 @@ def test_cli_painpoints_json_and_live_render(
         cli, ["-w", str(ws.root), "render", "current-state", "--live", "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "Live data as of" in out.read_text(encoding="utf-8")
+    drawn = out.read_text(encoding="utf-8")
+    assert "Live data as of" in drawn and "follow the designed path" in drawn
+    result = runner.invoke(
+        cli,
+        ["-w", str(ws.root), "analyze", "whatif", "current-state", "--step", "pay-online=0.1"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "if pay-online's drop-off went from" in result.output
+    result = runner.invoke(
+        cli, ["-w", str(ws.root), "analyze", "conformance", "current-state", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert 0 < json.loads(result.output)["conformance"] < 1
 
 
 def test_deflection_compares_readers_with_the_rest_of_the_stage(

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow.csv as pacsv
 
 from journeylens.analyses.binding import Scope
+from journeylens.analyses.conformance import Conformance, ConformanceSpec, conformance
 from journeylens.analyses.dfg import ProcessMap
 from journeylens.analyses.funnel import FunnelSpec, dropped
 from journeylens.analyses.live import DAY, LiveMap, LiveSpec, live_map
@@ -64,6 +65,22 @@ class AnalyticsMixin:
             "chat",
         )
 
+    def touchpoint_channels(self) -> dict[str, str]:
+        """Each touchpoint's channel, as the workspace registry defines it."""
+        return {t.id: t.channel for t in self.settings.touchpoints}
+
+    def conformance_spec(
+        self, ref: str, *, scope: Scope | None = None, **options: Any
+    ) -> ConformanceSpec:
+        """Conformance of the map's designed path, with the workspace's channels."""
+        return ConformanceSpec(
+            self.map(ref),
+            scope=scope or Scope(),
+            contact_channels=self.contact_channels(),
+            touchpoint_channels=self.touchpoint_channels(),
+            **options,
+        )
+
     def self_service_steps(self, ref: str) -> tuple[str, ...]:
         """Bound steps on a self-service channel (FAQ, knowledge base): what may deflect."""
         settings = self.settings
@@ -99,12 +116,37 @@ class AnalyticsMixin:
         self, spec: LiveSpec, *, engine: EngineName = "duckdb", **options: Any
     ) -> tuple[LiveMap, PainPoints]:
         """The map measured on the store's journeys, and its pain points ranked."""
+        measured, pains, _ = self._live(spec, False, engine, options)
+        return measured, pains
+
+    def live_with_conformance(
+        self, spec: LiveSpec, *, engine: EngineName = "duckdb", **options: Any
+    ) -> tuple[LiveMap, PainPoints, Conformance]:
+        """As :meth:`live`, plus how far journeys follow the map's designed path."""
+        measured, pains, checked = self._live(spec, True, engine, options)
+        assert checked is not None
+        return measured, pains, checked
+
+    def _live(
+        self, spec: LiveSpec, check: bool, engine: EngineName, options: dict[str, Any]
+    ) -> tuple[LiveMap, PainPoints, Conformance | None]:
         with self.journeys(engine, **options) as prepared:
             measured = live_map(prepared, spec)
+            checked = None
+            if check:
+                checked = conformance(
+                    prepared,
+                    ConformanceSpec(
+                        spec.journey_map,
+                        scope=spec.scope,
+                        contact_channels=spec.contact_channels,
+                        touchpoint_channels=self.touchpoint_channels(),
+                    ),
+                )
         designed = {
             step.id: [str(p.text) for p in step.pain_points] for _, step in spec.journey_map.steps()
         }
-        return measured, rank(measured, PainSpec(spec), designed)
+        return measured, rank(measured, PainSpec(spec), designed), checked
 
     def moments(self, spec: LiveSpec, *, engine: EngineName = "duckdb", **options: Any) -> Moments:
         with self.journeys(engine, **options) as prepared:

@@ -365,8 +365,10 @@ class Workspace(DataMixin, AnalyticsMixin):
         **options: Any,
     ) -> tuple[Path, LiveMap, PainPoints]:
         """Draw a map with its data lanes (measured on the store now) into ``output``."""
-        measured, pains = self.live(spec, engine=engine, **options)
-        svg = render_svg(spec.journey_map, self.settings, live=measured, pains=pains)
+        measured, pains, checked = self.live_with_conformance(spec, engine=engine, **options)
+        svg = render_svg(
+            spec.journey_map, self.settings, live=measured, pains=pains, conformance=checked
+        )
         chosen = output_format(output, fmt)
         if chosen in ("png", "pdf"):
             from journeylens.render.raster import Rasterizer

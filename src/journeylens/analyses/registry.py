@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from journeylens.analyses.channels import ChannelsSpec, channels
+from journeylens.analyses.conformance import ConformanceSpec, conformance
 from journeylens.analyses.dfg import DfgSpec, process_map
 from journeylens.analyses.drivers import DriversSpec, drivers
 from journeylens.analyses.dropoff import DropoffSpec, dropoff
 from journeylens.analyses.funnel import FunnelSpec, funnel
 from journeylens.analyses.live import LiveSpec, live_map
+from journeylens.analyses.markov import MarkovSpec, markov
 from journeylens.analyses.painpoints import PainSpec, moments_of_truth, painpoints
 from journeylens.analyses.paths import PathsSpec, paths
 from journeylens.analyses.retention import RetentionSpec, retention
@@ -58,6 +60,12 @@ ANALYSES: dict[str, AnalysisInfo] = {
         AnalysisInfo("segments", SegmentsSpec, segments, "customers clustered by journey"),
         AnalysisInfo(
             "support", DeflectionSpec, deflection, "which self-service steps prevent contacts"
+        ),
+        AnalysisInfo(
+            "conformance", ConformanceSpec, conformance, "real journeys against the designed path"
+        ),
+        AnalysisInfo(
+            "markov", MarkovSpec, markov, "a Markov model of the map: attribution and what-if"
         ),
     )
 }

@@ -15,9 +15,11 @@ from typing import Any
 import click
 
 from journeylens.analyses.binding import Scope
-from journeylens.analyses.common import parse_duration
+from journeylens.analyses.common import parse_duration, plain
+from journeylens.analyses.conformance import Conformance
 from journeylens.analyses.drivers import Drivers, DriversSpec
 from journeylens.analyses.live import LiveMap, LiveSpec
+from journeylens.analyses.markov import MarkovModel, MarkovSpec, what_if
 from journeylens.analyses.painpoints import Moments, PainPoints
 from journeylens.analyses.segments import Segments, SegmentsSpec, write_members
 from journeylens.analyses.support import DeflectionSpec, SupportDemand
@@ -448,6 +450,157 @@ def support_command(
             f"{d.step}: {_pct(d.rate_with)} of {d.readers:,} readers contacted support vs "
             f"{_pct(d.rate_without)} of {d.others:,} others in {d.stage} - {d.verdict} "
             f"(odds ratio {d.odds_ratio:.2f}, 95% CI {d.low:.2f}-{d.high:.2f})"
+        )
+
+
+@analyze.command("conformance", context_settings=CONTEXT)
+@click.argument("map_ref", metavar="MAP")
+@click.option("--path", "path_id", metavar="ID", help="The map's path to check (default: happy).")
+@click.option(
+    "--late-after",
+    metavar="DURATION",
+    help="A designed move slower than this is a late handoff (default: its own p90).",
+)
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@scope_options
+@json_option
+@click.pass_context
+def conformance_command(
+    ctx: click.Context,
+    /,
+    map_ref: str,
+    path_id: str | None,
+    late_after: str | None,
+    top: int,
+    as_json: bool,
+    within: str,
+    long_wait: str,
+    **narrowing: Any,
+) -> None:
+    """Conformance: do real journeys follow the map's designed path, and where do they leave it?
+
+    \b
+    Example:
+      journeylens -w shoes analyze conformance future-state
+      journeylens -w shoes analyze conformance current-state --path size-exchange --json
+    """
+    workspace, engine, options = _context(ctx)
+    spec = workspace.conformance_spec(
+        map_ref,
+        scope=_scope(workspace, **narrowing),
+        path=path_id,
+        late_after=late_after,
+        repeat_within=parse_duration(within) or 7 * 86_400.0,
+        top=top,
+    )
+    result: Conformance = workspace.analyze("conformance", spec, engine=engine, **options)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{result.conforming:,} of {result.journeys:,} journeys ({_pct(result.conformance)}) "
+        f"follow the designed path {result.path_id or ''}: {' > '.join(result.path)}"
+    )
+    click.echo(f"{'step':<26} {'reached':>8} {'fitness':>8} {'off-design':>10}")
+    for step_id in result.path:
+        fit = result.steps.get(step_id)
+        if fit is not None:
+            click.echo(
+                f"{step_id:<26} {fit.reached:>8,} {_pct(fit.fitness):>8} "
+                f"{_pct(fit.from_undesigned_share):>10}"
+            )
+    click.echo("top deviations:")
+    for d in result.deviations:
+        where = f"{d.from_step} > {d.step}" if d.from_step else d.step
+        click.echo(f"  {d.journeys:>8,}  {d.label}: {where}")
+
+
+@analyze.command("whatif", context_settings=CONTEXT)
+@click.argument("map_ref", metavar="MAP")
+@click.option(
+    "--step",
+    "changes",
+    multiple=True,
+    metavar="STEP=DROPOFF",
+    help="A step's drop-off to try, e.g. pay-online=0.2 (repeatable).",
+)
+@click.option(
+    "--future",
+    metavar="MAP",
+    help="Predict the future-state map (its steps that exist now; removed ones are bypassed).",
+)
+@scope_options
+@json_option
+@click.pass_context
+def whatif_command(
+    ctx: click.Context,
+    /,
+    map_ref: str,
+    changes: tuple[str, ...],
+    future: str | None,
+    as_json: bool,
+    within: str,
+    long_wait: str,
+    **narrowing: Any,
+) -> None:
+    """What-if: a Markov model of the map's steps; predicted conversion, each step's removal
+    effect (attribution) and the conversions a lower drop-off would bring.
+
+    \b
+    Example:
+      journeylens -w shoes analyze whatif current-state --step pay-online=0.2
+      journeylens -w shoes analyze whatif current-state --future future-state
+    """
+    workspace, engine, options = _context(ctx)
+    dropoffs: dict[str, float] = {}
+    for change in changes:
+        step, _, value = change.partition("=")
+        try:
+            rate = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{change!r}: expected STEP=DROPOFF, e.g. pay-online=0.2", param_hint="--step"
+            ) from None
+        if not 0 <= rate <= 1:
+            raise click.BadParameter(
+                f"{change!r}: a drop-off is between 0 and 1", param_hint="--step"
+            )
+        dropoffs[step] = rate
+    spec = MarkovSpec(
+        workspace.map(map_ref),
+        scope=_scope(workspace, **narrowing),
+        future=workspace.map(future) if future else None,
+        future_dropoffs=dropoffs if future else {},
+    )
+    model: MarkovModel = workspace.analyze("markov", spec, engine=engine, **options)
+    tried = [] if future else [what_if(model, step, rate) for step, rate in dropoffs.items()]
+    if as_json:
+        data = model.to_dict()
+        data["what_if"] = [plain(w) for w in tried]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{model.journeys:,} journeys; conversion ({model.conversion_step}) observed "
+        f"{_pct(model.observed_rate)}, predicted {_pct(model.predicted_rate)}"
+    )
+    click.echo("removal effects (conversion lost without the step):")
+    for effect in model.removal_effects[:10]:
+        click.echo(
+            f"  {effect.name:<26} {effect.effect * 100:>6.1f} pts  share {_pct(effect.share)}"
+        )
+    for w in tried:
+        click.echo(
+            f"if {w.step}'s drop-off went from {_pct(w.dropoff_now)} to {_pct(w.dropoff)}: "
+            f"conversion {_pct(w.conversion_rate_now)} -> {_pct(w.conversion_rate)}, "
+            f"{w.change:+,.0f} conversions"
+        )
+    if model.future is not None:
+        f = model.future
+        click.echo(
+            f"future state {f.map_id}: conversion {_pct(f.conversion_rate_now)} -> "
+            f"{_pct(f.conversion_rate)} ({f.change:+,.0f} conversions); "
+            f"bypassed: {', '.join(f.bypassed) or '-'}; "
+            f"no data yet: {', '.join(f.unmeasured) or '-'}"
         )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+from journeylens.analyses.conformance import Conformance
 from journeylens.analyses.live import LiveMap
 from journeylens.analyses.painpoints import PainPoints
 from journeylens.model.common import Text, localize
@@ -164,6 +165,7 @@ class _MapDrawing:
         workspace: WorkspaceFile | None,
         live: LiveMap | None = None,
         pains: PainPoints | None = None,
+        conformance: Conformance | None = None,
     ) -> None:
         self.map = journey_map
         self.ws = workspace
@@ -178,7 +180,7 @@ class _MapDrawing:
         self.canvas = _Canvas(self.width, journey_map.text_direction == "rtl")
         self.cell_w = COL_W - GAP
         self.inner_w = self.cell_w - 2 * PAD
-        self.live = LiveLanes(self, live, pains) if live is not None else None
+        self.live = LiveLanes(self, live, pains, conformance) if live is not None else None
 
     # -- helpers ---------------------------------------------------------------------------
     def t(self, text: Text | None) -> str:
@@ -855,7 +857,8 @@ def render_svg(
     *,
     live: LiveMap | None = None,
     pains: PainPoints | None = None,
+    conformance: Conformance | None = None,
 ) -> str:
     """The map as a standalone SVG document (fonts embedded), deterministic to the byte;
     with ``live``, data lanes under the designed journey and the measured emotion curve."""
-    return _MapDrawing(journey_map, workspace, live, pains).draw()
+    return _MapDrawing(journey_map, workspace, live, pains, conformance).draw()

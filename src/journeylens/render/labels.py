@@ -68,6 +68,10 @@ _EN = {
     "rank": "rank",
     "affected": "of customers hurt",
     "no_answers": "no survey answers",
+    "live_conformance": "Designed path (conformance)",
+    "fitness": "follow the design from",
+    "off_design": "arrive off the design",
+    "follow_path": "follow the designed path",
 }
 _RO = {
     "status_draft": "ciornă",
@@ -135,6 +139,10 @@ _RO = {
     "rank": "loc",
     "affected": "dintre clienți afectați",
     "no_answers": "niciun răspuns la sondaj",
+    "live_conformance": "Traseul proiectat (conformitate)",
+    "fitness": "urmează designul de la",
+    "off_design": "ajung pe alt drum",
+    "follow_path": "urmează traseul proiectat",
 }
 _RU = {
     "status_draft": "черновик",
@@ -202,6 +210,10 @@ _RU = {
     "rank": "место",
     "affected": "клиентов затронуто",
     "no_answers": "нет ответов на опрос",
+    "live_conformance": "Задуманный путь (соответствие)",
+    "fitness": "идут по замыслу от",
+    "off_design": "приходят не по замыслу",
+    "follow_path": "идут задуманным путём",
 }
 _SL = {
     "status_draft": "osnutek",
@@ -269,6 +281,10 @@ _SL = {
     "rank": "mesto",
     "affected": "strank prizadetih",
     "no_answers": "ni odgovorov na anketo",
+    "live_conformance": "Načrtovana pot (skladnost)",
+    "fitness": "sledi zasnovi od",
+    "off_design": "pride mimo zasnove",
+    "follow_path": "sledi načrtovani poti",
 }
 _HE = {
     "status_draft": "טיוטה",
@@ -336,6 +352,10 @@ _HE = {
     "rank": "מקום",
     "affected": "מהלקוחות נפגעו",
     "no_answers": "אין תשובות לסקר",
+    "live_conformance": "המסלול המתוכנן (התאמה)",
+    "fitness": "ממשיכים כמתוכנן מ־",
+    "off_design": "מגיעים שלא כמתוכנן",
+    "follow_path": "הולכים במסלול המתוכנן",
 }
 LABELS: dict[str, dict[str, str]] = {"en": _EN, "ro": _RO, "ru": _RU, "sl": _SL, "he": _HE}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from journeylens.analyses.conformance import Conformance
 from journeylens.analyses.live import LiveMap, StepLive
 from journeylens.analyses.painpoints import PainPoint, PainPoints
 from journeylens.model.journey_map import Step
@@ -61,9 +62,16 @@ def duration(seconds: float | None) -> str:
 class LiveLanes:
     """Measure-and-draw pairs for the data lanes of one drawing."""
 
-    def __init__(self, drawing: _MapDrawing, live: LiveMap, pains: PainPoints | None) -> None:
+    def __init__(
+        self,
+        drawing: _MapDrawing,
+        live: LiveMap,
+        pains: PainPoints | None,
+        conformance: Conformance | None = None,
+    ) -> None:
         self.d = drawing
         self.live = live
+        self.conformance = conformance
         self.by_step = {s.step: s for s in live.steps}
         self.pains: dict[str, tuple[int, PainPoint]] = {
             p.step: (rank, p) for rank, p in enumerate(pains.ranked if pains else (), start=1)
@@ -84,6 +92,8 @@ class LiveLanes:
             ("live_contacts", *self._cell(self._contacts)),
             ("live_satisfaction", *self._cell(self._satisfaction)),
         ]
+        if self.conformance is not None:
+            lanes.append(("live_conformance", *self._cell(self._fitness)))
         if self.pains:
             lanes.append(("live_pains", *self._cell(self._pain)))
         return lanes
@@ -97,6 +107,8 @@ class LiveLanes:
         if self.live.outcome:
             share = self.live.converted / self.live.customers if self.live.customers else None
             parts.append(f"{self.n(self.live.converted)} {self.l('converted')} ({percent(share)})")
+        if self.conformance is not None and self.conformance.conformance is not None:
+            parts.append(f"{percent(self.conformance.conformance)} {self.l('follow_path')}")
         return " · ".join(parts)
 
     def _cell(
@@ -256,6 +268,31 @@ class LiveLanes:
         chosen = min(rated, key=lambda v: (v.sentiment, -v.count)) if rated else s.verbatims[0]
         tag = f" ({chosen.language})" if chosen.language else ""
         return f"“{chosen.text}”{tag}"
+
+    def _fitness(self, step: Step, s: StepLive | None) -> list[Line]:
+        """How many follow the design into this step, how many arrive off it, and the
+        step's most frequent deviation."""
+        assert self.conformance is not None
+        fit = self.conformance.steps.get(step.id)
+        if fit is None or not fit.reached:
+            return []
+        lines: list[Line] = []
+        if fit.fitness is not None and fit.predecessor:
+            source = self.d.map.step(fit.predecessor)
+            name = self.d.t(source.action) if source else fit.predecessor
+            lines.append((f"{percent(fit.fitness)} {self.l('fitness')}", 12, True, "#1f2933"))
+            lines.append((name, 10.5, False, MUTED))
+        if fit.from_undesigned_share:
+            colour = WARN if fit.from_undesigned_share >= 0.25 else MUTED
+            lines.append(
+                (f"{percent(fit.from_undesigned_share)} {self.l('off_design')}", 11, True, colour)
+            )
+        if fit.deviations:
+            kind, count = max(fit.deviations.items(), key=lambda kv: (kv[1], kv[0]))
+            total = self.conformance.by_kind.get(kind)  # type: ignore[call-overload]
+            label = total.label if total is not None else kind
+            lines.append((f"{label}: {self.n(count)}", 10.5, False, MUTED))
+        return lines
 
     def _pain(self, step: Step, s: StepLive | None) -> list[Line]:
         found = self.pains.get(step.id)
