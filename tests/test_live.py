@@ -336,3 +336,39 @@ def test_the_missing_returns_article_fails_to_deflect(demo_workspaces: list[Work
     (faq,) = ws.analyze("support", spec).steps
     assert faq.verdict.startswith("fails") and faq.low > 1
     assert faq.rate_with is not None and faq.rate_with > 0.7
+
+
+def test_a_saved_segment_becomes_a_personas_members(
+    demo_workspaces: list[Workspace], tmp_path: Path
+) -> None:
+    ws = demo_workspaces[3]
+    runner = CliRunner()
+    saved = ws.root / "segments"
+    result = runner.invoke(
+        cli, ["-w", str(ws.root), "analyze", "segments", "current-state", "--k", "3", "--save",
+              str(saved), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sizes = {s["id"]: s["size"] for s in json.loads(result.output)["segments"]}
+    settings = ws.root / "journeylens.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(
+        text.replace("  - id: p-ana\n", "  - id: p-ana\n    members: segments/segment-0.parquet\n"),
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        cli, ["-w", str(ws.root), "analyze", "live", "current-state", "--persona", "p-ana",
+              "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    as_persona = json.loads(result.output)["customers"]
+    members = ["--members", str(saved / "segment-0.parquet"), "--json"]
+    alone = runner.invoke(cli, ["-w", str(ws.root), "analyze", "live", "current-state", *members])
+    assert json.loads(alone.output)["customers"] == sizes[0]
+    # Ana's persona also has a segment selector: her members satisfy both.
+    both = runner.invoke(
+        cli,
+        ["-w", str(ws.root), "analyze", "live", "current-state", *members,
+         "--segment", 'attr.segment == "beginner"'],
+    )  # fmt: skip
+    assert as_persona == json.loads(both.output)["customers"] < sizes[0]

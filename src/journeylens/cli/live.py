@@ -51,7 +51,8 @@ def scope_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--persona",
             metavar="ID",
-            help="Only the persona's members (its segment selector in journeylens.yaml).",
+            help="Only the persona's members (its segment selector or members file in "
+            "journeylens.yaml).",
         ),
         click.option(
             "--members",
@@ -103,14 +104,15 @@ def _scope(
             raise click.BadParameter(
                 f"no persona {persona!r} in journeylens.yaml", param_hint="--persona"
             )
-        if not found.segment:
+        if not found.segment and not found.members:
             raise click.BadParameter(
-                f"persona {persona!r} has no segment selector to find its members",
+                f"persona {persona!r} has neither a segment selector nor a members file",
                 param_hint="--persona",
             )
-        if segment is not None:
-            raise click.UsageError("give --segment or --persona, not both")
+        if segment is not None or members is not None:
+            raise click.UsageError("give --segment/--members or --persona, not both")
         segment = found.segment
+        members = workspace.root / found.members if found.members else None
     return Scope(
         segment=segment,
         members=members,

@@ -75,6 +75,11 @@ class Persona(Named):
         default=None,
         description="selector: customers with at least one matching event are members",
     )
+    members: str | None = Field(
+        default=None,
+        description="a saved segment (Parquet of customer keys, relative to the workspace): "
+        "its customers are members",
+    )
 
     @field_validator("segment")
     @classmethod
