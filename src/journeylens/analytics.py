@@ -26,6 +26,7 @@ from journeylens.engine import (
     Engine,
     EngineName,
     Journeys,
+    compile_text,
     duckdb_engine,
     open_prepared,
     prepare,
@@ -57,6 +58,28 @@ class AnalyticsMixin:
     @property
     def settings(self) -> WorkspaceFile:
         raise NotImplementedError
+
+    def count_matching(self, selector: str) -> tuple[int, int]:
+        """Events and customers the selector matches in the store now (for live validation
+        while a step's ``match`` is edited)."""
+        with self.journeys() as prepared:
+            table = prepared.table
+            hit = table.filter(compile_text(prepared.engine, table, selector))
+            row = prepared.engine.to_arrow(
+                hit.aggregate(events=hit.count(), customers=hit.customer_key.nunique())
+            ).to_pylist()[0]
+        return int(row["events"] or 0), int(row["customers"] or 0)
+
+    def data_generation(self) -> str | None:
+        """A key that changes whenever the store's content does (None: no data yet), so
+        results computed from the data can be cached until it changes."""
+        if not database.store_path(self.root).exists():
+            return None
+        with database.reader(self.root) as con:
+            try:
+                return generation(con)
+            except JourneylensError:
+                return None
 
     def contact_channels(self) -> tuple[str, ...]:
         """The workspace's contact channels: those of kind phone or chat."""

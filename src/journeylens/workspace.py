@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from journeylens.analyses.conformance import Conformance
 from journeylens.analyses.live import LiveMap, LiveSpec
 from journeylens.analyses.painpoints import PainPoints
 from journeylens.analytics import AnalyticsMixin
@@ -27,6 +28,7 @@ from journeylens.documents.workspace_files import (
     display_path,
     document_data,
     load_workspace_file,
+    map_files,
     save_document,
 )
 from journeylens.documents.yaml_io import merge_into, write_yaml
@@ -229,6 +231,7 @@ class Workspace(DataMixin, AnalyticsMixin):
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._checked: tuple[tuple[tuple[str, int, int], ...], WorkspaceCheck] | None = None
 
     # -- opening and creating ----------------------------------------------------------------
     @classmethod
@@ -284,8 +287,21 @@ class Workspace(DataMixin, AnalyticsMixin):
 
     # -- reading and validating ----------------------------------------------------------------
     def check(self, paths: Sequence[Path] | None = None) -> WorkspaceCheck:
-        """Every issue in the workspace, or only in ``paths`` (map files or journeylens.yaml)."""
-        return check_workspace(self.root, list(paths) if paths is not None else None)
+        """Every issue in the workspace, or only in ``paths`` (map files or journeylens.yaml).
+
+        The whole-workspace check is reused while no file changed (a long-lived process such
+        as the web app asks for maps on every request)."""
+        if paths is not None:
+            return check_workspace(self.root, list(paths))
+        files = [self.root / WORKSPACE_FILE, *map_files(self.root)]
+        signature = tuple(
+            (str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists()
+        )
+        if self._checked is not None and self._checked[0] == signature:
+            return self._checked[1]
+        checked = check_workspace(self.root, None)
+        self._checked = (signature, checked)
+        return checked
 
     def validate(self, paths: Sequence[Path] | None = None) -> list[Issue]:
         return self.check(paths).issues
@@ -347,6 +363,43 @@ class Workspace(DataMixin, AnalyticsMixin):
         save_document(loaded, journey_map)
         return loaded.path
 
+    @property
+    def state_dir(self) -> Path:
+        """``.journeylens/``: the store, prepared journeys and the web app's accounts."""
+        return self.root / database.STORE_DIR
+
+    def map_text(self, ref: str) -> tuple[Path, str]:
+        """The map's file and its YAML text, as the team wrote it."""
+        loaded = self._loaded_map(ref)
+        return loaded.path, loaded.path.read_text(encoding="utf-8")
+
+    def replace_map_text(self, ref: str, text: str) -> JourneyMap:
+        """Replace a map's file with ``text`` if it is a valid map with the same id.
+
+        The text is checked as a draft file (its references resolve against the workspace's
+        registries) and only then moved over the map: a rejected edit leaves it untouched."""
+        path, _ = self.map_text(ref)
+        drafts = self.root / database.STORE_DIR / "drafts"
+        drafts.mkdir(parents=True, exist_ok=True)
+        draft = drafts / f"{path.stem}.{os.getpid()}.yaml"
+        draft.write_text(text, encoding="utf-8")
+        try:
+            checked = check_workspace(self.root, [draft], instead=(path, draft))
+            loaded = next((m for m in checked.maps if m.path.resolve() == draft.resolve()), None)
+            issues = [
+                i for i in (loaded.issues if loaded else checked.issues) if i.severity == "error"
+            ]
+            if loaded is None or loaded.model is None or issues:
+                raise ValidationError(issues or checked.issues)
+            if loaded.model.id != ref and loaded.model.id != self.map(ref).id:
+                raise WorkspaceError(
+                    f"the edited map's id is {loaded.model.id!r}, not {ref!r}: ids are stable"
+                )
+            draft.replace(path)
+            return loaded.model
+        finally:
+            draft.unlink(missing_ok=True)
+
     # -- rendering -------------------------------------------------------------------------------
     def render_svg(self, ref: str) -> str:
         return render_svg(self.map(ref), self.settings)
@@ -354,6 +407,18 @@ class Workspace(DataMixin, AnalyticsMixin):
     def render(self, ref: str, output: Path, fmt: str | None = None) -> Path:
         """Draw one map into ``output``; the format comes from ``fmt`` or the suffix."""
         return self.render_many([(ref, output, output_format(output, fmt))])[0]
+
+    def live_svg(
+        self,
+        journey_map: JourneyMap,
+        measured: LiveMap,
+        pains: PainPoints,
+        checked: Conformance | None = None,
+    ) -> str:
+        """A measured map drawn with its data lanes (SVG text)."""
+        return render_svg(
+            journey_map, self.settings, live=measured, pains=pains, conformance=checked
+        )
 
     def render_live(
         self,

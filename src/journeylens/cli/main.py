@@ -14,6 +14,7 @@ from journeylens.analyses.dfg import DfgSpec
 from journeylens.analyses.variants import VariantsSpec
 from journeylens.cli.analyze import analyze, engine_options
 from journeylens.cli.live import pain_lines, render_live, scope_options
+from journeylens.cli.serve import serve, users
 from journeylens.errors import Issue, JourneylensError, ValidationError
 from journeylens.render import FORMATS
 from journeylens.workspace import EXAMPLES, LoadProgress, Workspace
@@ -619,6 +620,8 @@ def demo_data(ctx: click.Context, events: int, seed: int, load: bool) -> None:
 
 
 cli.add_command(analyze)
+cli.add_command(serve)
+cli.add_command(users)
 
 
 def main() -> None:

@@ -77,12 +77,18 @@ class WorkspaceCheck:
         return not any(i.severity == "error" for i in self.issues)
 
 
-def check_workspace(root: Path, only: list[Path] | None = None) -> WorkspaceCheck:
-    """Load and check the workspace; ``only`` limits which map files are reported on."""
+def check_workspace(
+    root: Path, only: list[Path] | None = None, *, instead: tuple[Path, Path] | None = None
+) -> WorkspaceCheck:
+    """Load and check the workspace; ``only`` limits which map files are reported on;
+    ``instead`` = (map file, draft) checks the draft in the map's place (an edit not yet saved)."""
     workspace = load_workspace_file(root)
     registry = Registry.from_tree(workspace.tree) if isinstance(workspace.tree, dict) else None
     check = WorkspaceCheck(root, workspace)
     paths = map_files(root)
+    if instead is not None:
+        original, draft = instead
+        paths = [draft if p.resolve() == original.resolve() else p for p in paths]
     workspace_path = (root / WORKSPACE_FILE).resolve()
     for extra in only or []:
         if extra.name == WORKSPACE_FILE or extra.resolve() == workspace_path:
