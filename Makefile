@@ -5,7 +5,7 @@ bootstrap:
 	./scripts/bootstrap
 
 demo: bootstrap
-	.venv/bin/journeylens demo demo
+	.venv/bin/journeylens demo demo --serve
 
 test: bootstrap
 	./scripts/check

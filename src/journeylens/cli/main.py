@@ -14,7 +14,7 @@ from journeylens.analyses.dfg import DfgSpec
 from journeylens.analyses.variants import VariantsSpec
 from journeylens.cli.analyze import analyze, engine_options
 from journeylens.cli.live import pain_lines, render_live, scope_options
-from journeylens.cli.serve import serve, users
+from journeylens.cli.serve import demo_admin, serve, users
 from journeylens.errors import Issue, JourneylensError, ValidationError
 from journeylens.render import FORMATS
 from journeylens.workspace import EXAMPLES, LoadProgress, Workspace
@@ -310,7 +310,18 @@ def import_mermaid_command(
     show_default=True,
     help="Demo events to generate, load, stitch and analyse (0: maps only).",
 )
-def demo(directory: Path, formats: str, events: int) -> None:
+@click.option(
+    "--serve",
+    "then_serve",
+    is_flag=True,
+    help="Then open the demo workspace in the web application (creates a 'demo' admin with "
+    "a random password, printed once).",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.pass_context
+def demo(
+    ctx: click.Context, directory: Path, formats: str, events: int, then_serve: bool, port: int
+) -> None:
     """Create the running-shoes example in DIRECTORY, render all its maps, and run the data
     side on generated journeys: load, stitch, process map, variants, and the current-state
     map live (current-state-live.*) with its pain points found from data.
@@ -350,6 +361,11 @@ def demo(directory: Path, formats: str, events: int) -> None:
             click.echo(str(path))
         click.echo("\n" + "\n".join(pain_lines(pains)))
     click.echo(f"\n{len(written)} file(s) in {outdir}/ - open {outdir}/current-state.html")
+    if then_serve:
+        password = demo_admin(directory)
+        click.echo(f"\nsign in as 'demo' with password {password}")
+        ctx.obj = {"workspace": directory}
+        ctx.invoke(serve, host="127.0.0.1", port=port, secure_cookies=False)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -7,6 +7,7 @@ line where the shell history would keep it.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 
@@ -53,6 +54,21 @@ def serve(ctx: click.Context, host: str, port: int, secure_cookies: bool) -> Non
         )
     click.echo(f"journeylens on http://{host}:{port}/ (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def demo_admin(root: Path) -> str:
+    """The demo workspace's admin 'demo', with a fresh random password on every run."""
+    accounts = open_accounts(root)
+    password = secrets.token_urlsafe(12)
+    while "demo" in password.lower() or len(set(password)) < 5:
+        password = secrets.token_urlsafe(12)
+    if any(user.name == "demo" for user in accounts.users()):
+        accounts.set_password("demo", password)
+        accounts.set_role("demo", "admin")
+    else:
+        accounts.add_user("demo", password, "admin")
+    accounts.audit(None, "demo-admin", "demo", "random password for the demo")
+    return password
 
 
 @click.group(context_settings=CONTEXT)
