@@ -177,6 +177,19 @@ def test_scope_narrows_customers(engine: Engine, tmp_path: Path) -> None:
     assert mobile.customers == 1 and mobile.step("view").customers == 1
 
 
+def test_a_later_step_means_no_drop_off(engine: Engine, tmp_path: Path) -> None:
+    # g carts, has no order event (lost by the shop system) but calls support later: the
+    # call shows the journey went on, so g did not abandon at the cart.
+    rows = [
+        *shop_rows(),
+        event("g", 0, "cart", channel="web", device="mobile"),
+        event("g", 2 * D, "call", channel="phone"),
+    ]
+    result = live_map(journeys_of(engine, rows, tmp_path), LiveSpec(SHOP))
+    cart = result.step("cart")
+    assert (cart.customers, cart.dropped) == (4, 1)  # still only b
+
+
 def test_a_step_with_data_is_no_longer_flagged(engine: Engine, tmp_path: Path) -> None:
     rows = [*shop_rows(), event("a", 9 * D, "returned", channel="store")]
     journeys = journeys_of(engine, rows, tmp_path)

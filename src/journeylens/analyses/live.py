@@ -11,7 +11,8 @@ conversion to the next step
     p90 time between the two.
 drop-off (steps before the map's outcome only)
     customers who never reached the outcome (:func:`.binding.outcome_step`, the purchase) and
-    whose last designed step was this one. After the outcome, ending a journey is not
+    whose last designed step of all was this one (one with a later step, say a delivery whose
+    order event is missing, did not abandon). After the outcome, ending a journey is not
     abandonment, so it is not counted as drop-off there. Split by device as evidence.
 contacts it causes (failure demand)
     each contact (an event on a contact channel: phone and chat by default) is attributed to
@@ -434,20 +435,22 @@ class _Measures:
     def _dropoff(self, outcome: BoundStep) -> None:
         se = self.se
         done = se.filter(se.step == outcome.id).select("customer_key").distinct()
-        before = se.filter(se.step_index < outcome.index).anti_join(done, "customer_key")
+        lost = se.anti_join(done, "customer_key")
         w = E.window(
-            group_by=before.customer_key,
-            order_by=[E.desc(before.seq), E.desc(before.step_index)],
+            group_by=lost.customer_key,
+            order_by=[E.desc(lost.seq), E.desc(lost.step_index)],
         )
-        ranked = before.mutate(rank=E.row_number().over(w))
-        last = ranked.filter(ranked.rank == 0)
+        ranked = lost.mutate(rank=E.row_number().over(w))
+        # The last designed step of all; a customer who skipped the purchase but went on to a
+        # later step (delivery, a call) did not abandon before it.
+        last = ranked.filter((ranked.rank == 0) & (ranked.step_index < outcome.index))
         field_name = self.spec.breakdown
         for r in self.rows(last.group_by("step").agg(dropped=last.count())):
             self.dropped[r["step"]] = int(r["dropped"])
-        lost = self.rows(last.group_by(["step", field_name]).agg(dropped=last.count()))
+        lost_rows = self.rows(last.group_by(["step", field_name]).agg(dropped=last.count()))
         groups = se.select("customer_key", "step", label=se[field_name]).distinct()
         reached = self.rows(groups.group_by(["step", "label"]).agg(customers=groups.count()))
-        lost_by = {(r["step"], r[field_name]): int(r["dropped"]) for r in lost}
+        lost_by = {(r["step"], r[field_name]): int(r["dropped"]) for r in lost_rows}
         by_step: dict[str, list[BreakdownRate]] = defaultdict(list)
         for r in reached:
             n = int(r["customers"])
