@@ -18,7 +18,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from journeylens._version import __version__
 from journeylens.errors import JourneylensError, ValidationError
-from journeylens.web import api, pages
+from journeylens.web import api, api_analytics, api_edit, pages
 from journeylens.web.accounts import Accounts
 from journeylens.web.live_cache import LiveCache, NoData
 from journeylens.workspace import Workspace
@@ -67,6 +67,8 @@ def create_app(root: Path | str, *, secure_cookies: bool = False) -> FastAPI:
     app.state.secure_cookies = secure_cookies
     app.add_middleware(_SecurityHeaders)
     app.include_router(api.router)
+    app.include_router(api_edit.router)
+    app.include_router(api_analytics.router)
     app.include_router(pages.router)
     static = resources.files("journeylens.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
