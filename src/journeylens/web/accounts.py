@@ -147,6 +147,9 @@ class Accounts:
         self.path = path
         self._lock = threading.Lock()
         self._hasher = PasswordHasher()
+        # Verified against for unknown names, so that they cost what a known name costs (one
+        # verification; hashing there too would make them twice as slow, revealing who exists).
+        self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
         with self._db() as db:
             db.executescript(_SCHEMA)
 
@@ -239,7 +242,7 @@ class Accounts:
         else:
             # Spend the same time on unknown names, so timing does not reveal who exists.
             with suppress(VerifyMismatchError):
-                self._hasher.verify(self._hasher.hash("timing"), password)
+                self._hasher.verify(self._decoy, password)
         if not ok:
             with self._db() as db:
                 db.executemany(

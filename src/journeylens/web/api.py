@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from journeylens.analyses.binding import Scope
 from journeylens.errors import JourneylensError, SelectorError, ValidationError
@@ -32,7 +32,43 @@ from journeylens.web.security import (
 )
 from journeylens.workspace import Workspace
 
-router = APIRouter(prefix="/api")
+
+class Problem(BaseModel):
+    """A refused request: ``detail`` says why; a refused map also lists its ``issues`` (line,
+    column, path, message)."""
+
+    detail: str | list[Any] | dict[str, Any]
+    issues: list[dict[str, Any]] | None = None
+
+
+_WHY = {
+    401: "Not signed in (send the session cookie or `Authorization: Bearer <token>`)",
+    403: "Signed in, but the role is too low, or the CSRF token is missing or wrong",
+    404: "No such map, step, version or user",
+    409: "No data loaded yet",
+    422: "Invalid input (a map's issues carry line and column)",
+    429: "Too many failed sign-ins: locked for 15 minutes",
+}
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Error responses for the OpenAPI document (clients and schema tests rely on them)."""
+    return {code: {"model": Problem, "description": _WHY[code]} for code in codes}
+
+
+def _media(*types: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {media: {} for media in types}, "description": "The file"}}
+
+
+router = APIRouter(prefix="/api", responses=_problems(401, 403, 422))
+_MAP = _problems(404)
+EXPORTED = {
+    "svg": "image/svg+xml",
+    "html": "text/html; charset=utf-8",
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "mermaid": "text/plain; charset=utf-8",
+}
 
 
 def workspace_of(request: Request) -> Workspace:
@@ -46,14 +82,46 @@ def cache_of(request: Request) -> LiveCache:
 
 
 def _map(request: Request, map_id: str) -> JourneyMap:
+    """The workspace's map with this id; 404 otherwise.
+
+    Only ids of the workspace's maps: the façade also takes a file path (``x.yaml``, relative
+    to the server's working directory), which would let a caller read or overwrite YAML files
+    outside the workspace."""
+    workspace = workspace_of(request)
+    if map_id not in {m.id for m in workspace.maps()}:
+        raise HTTPException(404, f"no map {map_id!r} in this workspace")
     try:
-        return workspace_of(request).map(map_id)
+        return workspace.map(map_id)
     except JourneylensError as error:
         raise HTTPException(404, str(error)) from None
 
 
 # -- models -------------------------------------------------------------------------------------
-class Credentials(BaseModel):
+def _has_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, list | tuple):
+        return any(_has_surrogate(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    return False
+
+
+class _Input(BaseModel):
+    """A request body. JSON may carry lone surrogates (``"\\ud800"``), which no file, database
+    or response can encode (FastAPI's own 422 echoes the input and fails the same way): such a
+    body is refused with a plain 422 before any field is read."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _encodable(cls, data: Any) -> Any:
+        if _has_surrogate(data):
+            # Not a ValueError: pydantic would report it with the input, which cannot be sent.
+            raise HTTPException(422, "the body has text that is not valid Unicode (a surrogate)")
+        return data
+
+
+class Credentials(_Input):
     name: str = Field(max_length=100)
     password: str = Field(max_length=1000)
 
@@ -74,12 +142,12 @@ class MapSummary(BaseModel):
     bound_steps: int
 
 
-class MapText(BaseModel):
+class MapText(_Input):
     yaml: str = Field(max_length=2_000_000)
     message: str | None = Field(default=None, max_length=500)
 
 
-class StepEdit(BaseModel):
+class StepEdit(_Input):
     """Fields of one step to change; absent fields stay as they are."""
 
     action: str | None = Field(default=None, max_length=2000)
@@ -90,7 +158,7 @@ class StepEdit(BaseModel):
     message: str | None = Field(default=None, max_length=500)
 
 
-class SelectorCheck(BaseModel):
+class SelectorCheck(_Input):
     selector: str = Field(max_length=2000)
 
 
@@ -102,22 +170,22 @@ class SelectorResult(BaseModel):
     customers: int | None = None
 
 
-class CommentIn(BaseModel):
+class CommentIn(_Input):
     step: str = Field(max_length=200)
     text: str = Field(min_length=1, max_length=5000)
 
 
-class NewUser(BaseModel):
+class NewUser(_Input):
     name: str = Field(max_length=100)
     password: str = Field(max_length=1000)
     role: Role
 
 
-class RoleChange(BaseModel):
+class RoleChange(_Input):
     role: Role
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(_Input):
     label: str = Field(min_length=1, max_length=100)
 
 
@@ -135,7 +203,10 @@ def _when(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise HTTPException(422, f"{value!r}: expected a date like 2025-03-01") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:  # in UTC, as the store keeps time; 9999-12-31T23:00-14:00 is past the last year
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise HTTPException(422, f"{value!r}: out of range") from None
 
 
 def _scope(
@@ -163,7 +234,7 @@ ScopeQuery = {
 
 
 # -- session ------------------------------------------------------------------------------------
-@router.post("/login", response_model=SignedIn, tags=["session"])
+@router.post("/login", response_model=SignedIn, tags=["session"], responses=_problems(429))
 def login(credentials: Credentials, request: Request, response: Response) -> SignedIn:
     """Sign in; sets the session cookie and returns the CSRF token for unsafe requests."""
     _same_origin(request)
@@ -234,7 +305,7 @@ def list_maps(caller: Viewer, request: Request) -> list[MapSummary]:
     return found
 
 
-@router.get("/maps/{map_id}", tags=["maps"])
+@router.get("/maps/{map_id}", tags=["maps"], responses=_MAP)
 def get_map(map_id: str, caller: Viewer, request: Request) -> dict[str, Any]:
     """The map as JSON and as its YAML text."""
     model = _map(request, map_id)
@@ -242,7 +313,12 @@ def get_map(map_id: str, caller: Viewer, request: Request) -> dict[str, Any]:
     return {"map": model.model_dump(mode="json", exclude_none=True), "yaml": text}
 
 
-@router.get("/maps/{map_id}/svg", tags=["maps"], response_class=Response)
+@router.get(
+    "/maps/{map_id}/svg",
+    tags=["maps"],
+    response_class=Response,
+    responses={**_media("image/svg+xml"), **_problems(404, 409)},
+)
 def map_svg(
     map_id: str,
     caller: Viewer,
@@ -262,7 +338,7 @@ def map_svg(
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/maps/{map_id}/live", tags=["maps"])
+@router.get("/maps/{map_id}/live", tags=["maps"], responses=_problems(404, 409))
 def map_live(
     map_id: str,
     caller: Viewer,
@@ -283,14 +359,14 @@ def map_live(
     }
 
 
-@router.put("/maps/{map_id}", tags=["maps"])
+@router.put("/maps/{map_id}", tags=["maps"], responses=_MAP)
 def put_map(map_id: str, body: MapText, caller: Editor, request: Request) -> dict[str, Any]:
     """Replace the map's YAML (validated first; the previous text is kept as a version)."""
     _map(request, map_id)
     return _replace(request, map_id, body.yaml, caller.user.name, body.message or "edited YAML")
 
 
-@router.patch("/maps/{map_id}/steps/{step_id}", tags=["maps"])
+@router.patch("/maps/{map_id}/steps/{step_id}", tags=["maps"], responses=_MAP)
 def patch_step(
     map_id: str, step_id: str, body: StepEdit, caller: Editor, request: Request
 ) -> dict[str, Any]:
@@ -304,7 +380,9 @@ def patch_step(
             parse_selector(changes["match"])
         except SelectorError as error:
             raise HTTPException(422, f"match: {error}") from None
-    data = model.model_dump(mode="python", exclude_none=True)
+    # Only the fields the file sets: dumping defaults too would write every one of them into
+    # the file (``save_document`` keeps what the model says was set).
+    data = model.model_dump(mode="python", exclude_unset=True)
     for stage in data["stages"]:
         for step in stage.get("steps", []):
             if step["id"] == step_id:
@@ -352,7 +430,7 @@ def _replace(request: Request, map_id: str, text: str, author: str, message: str
     return {"version": version.version, "map": model.model_dump(mode="json", exclude_none=True)}
 
 
-@router.get("/maps/{map_id}/versions", tags=["history"])
+@router.get("/maps/{map_id}/versions", tags=["history"], responses=_MAP)
 def list_versions(map_id: str, caller: Viewer, request: Request) -> list[dict[str, Any]]:
     _map(request, map_id)
     return [
@@ -361,7 +439,7 @@ def list_versions(map_id: str, caller: Viewer, request: Request) -> list[dict[st
     ]
 
 
-@router.get("/maps/{map_id}/versions/{version}", tags=["history"])
+@router.get("/maps/{map_id}/versions/{version}", tags=["history"], responses=_MAP)
 def get_version(map_id: str, version: int, caller: Viewer, request: Request) -> dict[str, Any]:
     """A version's text and its unified diff against the map as it is now."""
     _map(request, map_id)
@@ -385,7 +463,7 @@ def get_version(map_id: str, version: int, caller: Viewer, request: Request) -> 
     }
 
 
-@router.post("/maps/{map_id}/versions/{version}/restore", tags=["history"])
+@router.post("/maps/{map_id}/versions/{version}/restore", tags=["history"], responses=_MAP)
 def restore_version(map_id: str, version: int, caller: Editor, request: Request) -> dict[str, Any]:
     """Make an old version current again (recorded as a new version: nothing is lost)."""
     _map(request, map_id)
@@ -395,7 +473,7 @@ def restore_version(map_id: str, version: int, caller: Editor, request: Request)
     return _replace(request, map_id, found.content, caller.user.name, f"restored v{version}")
 
 
-@router.get("/maps/{map_id}/comments", tags=["comments"])
+@router.get("/maps/{map_id}/comments", tags=["comments"], responses=_MAP)
 def list_comments(map_id: str, caller: Viewer, request: Request) -> list[dict[str, Any]]:
     _map(request, map_id)
     return [
@@ -404,7 +482,7 @@ def list_comments(map_id: str, caller: Viewer, request: Request) -> list[dict[st
     ]
 
 
-@router.post("/maps/{map_id}/comments", tags=["comments"], status_code=201)
+@router.post("/maps/{map_id}/comments", tags=["comments"], status_code=201, responses=_MAP)
 def add_comment(map_id: str, body: CommentIn, caller: Editor, request: Request) -> dict[str, Any]:
     model = _map(request, map_id)
     if model.step(body.step) is None:
@@ -414,7 +492,12 @@ def add_comment(map_id: str, body: CommentIn, caller: Editor, request: Request) 
     return {"id": comment.id, "step": comment.step_id, "author": comment.author, "at": comment.at}
 
 
-@router.get("/maps/{map_id}/export/{fmt}", tags=["maps"], response_class=Response)
+@router.get(
+    "/maps/{map_id}/export/{fmt}",
+    tags=["maps"],
+    response_class=Response,
+    responses={**_media(*EXPORTED.values()), **_MAP},
+)
 def export_map(
     map_id: str,
     fmt: Literal["svg", "html", "png", "pdf", "mermaid"],
@@ -425,7 +508,7 @@ def export_map(
     workspace = workspace_of(request)
     _map(request, map_id)
     if fmt == "mermaid":
-        return _download(workspace.export_mermaid(map_id).encode(), "text/plain", f"{map_id}.mmd")
+        return _download(workspace.export_mermaid(map_id).encode(), EXPORTED[fmt], f"{map_id}.mmd")
     import tempfile
     from pathlib import Path
 
@@ -433,13 +516,7 @@ def export_map(
         target = Path(folder) / f"{map_id}.{fmt}"
         workspace.render(map_id, target, fmt)
         content = target.read_bytes()
-    media = {
-        "svg": "image/svg+xml",
-        "html": "text/html; charset=utf-8",
-        "png": "image/png",
-        "pdf": "application/pdf",
-    }[fmt]
-    return _download(content, media, f"{map_id}.{fmt}")
+    return _download(content, EXPORTED[fmt], f"{map_id}.{fmt}")
 
 
 def _download(content: bytes, media: str, name: str) -> Response:
@@ -506,7 +583,7 @@ def add_user(body: NewUser, caller: Admin, request: Request) -> dict[str, str]:
     return {"name": user.name, "role": user.role}
 
 
-@router.patch("/users/{name}", tags=["admin"])
+@router.patch("/users/{name}", tags=["admin"], responses=_MAP)
 def change_role(name: str, body: RoleChange, caller: Admin, request: Request) -> dict[str, str]:
     if name == caller.user.name and body.role != "admin":
         raise HTTPException(422, "an admin cannot demote themselves (ask another admin)")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import dataclass
 
 from journeylens.analyses.binding import Scope
@@ -23,8 +23,6 @@ from journeylens.workspace import Workspace
 
 #: Results kept (least recently used dropped first).
 CAPACITY = 64
-#: How often the store's generation is looked up at most (seconds).
-GENERATION_TTL = 2.0
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,28 @@ class LiveCache:
         self._svgs: OrderedDict[tuple[object, ...], str] = OrderedDict()
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[object, ...], threading.Lock] = {}
-        self._generation: tuple[float, str | None] = (0.0, None)
+        self._generation: tuple[tuple[object, ...] | None, str | None] = (None, None)
+
+    def _store_signature(self) -> tuple[object, ...]:
+        """What the store's files (``.journeylens/store.*``) look like on disk: any write (a
+        load, a stitch, an erasure, in this process or another) changes it."""
+        found = []
+        for file in sorted(self.workspace.state_dir.glob("store*")):
+            with suppress(FileNotFoundError):
+                stat = file.stat()
+                found.append(
+                    (file.name, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+                )
+        return tuple(found)
 
     def generation(self) -> str | None:
-        checked, value = self._generation
-        if time.monotonic() - checked > GENERATION_TTL:
+        """The store's generation, looked up again whenever its files changed (not after some
+        time: a request right after a load must not see the old numbers)."""
+        signature = self._store_signature()
+        seen, value = self._generation
+        if seen != signature:
             value = self.workspace.data_generation()
-            self._generation = (time.monotonic(), value)
+            self._generation = (signature, value)
         return value
 
     def _key(self, map_id: str, scope: Scope) -> tuple[object, ...]:
@@ -63,7 +76,9 @@ class LiveCache:
         return (map_id, digest, generation, scope)
 
     def live(self, map_id: str, scope: Scope) -> LiveResult:
-        key = self._key(map_id, scope)
+        return self._live(self._key(map_id, scope), map_id, scope)
+
+    def _live(self, key: tuple[object, ...], map_id: str, scope: Scope) -> LiveResult:
         with self._lock:
             if key in self._results:
                 self._results.move_to_end(key)
@@ -73,28 +88,31 @@ class LiveCache:
             with self._lock:
                 if key in self._results:
                     return self._results[key]
-            spec = self.workspace.live_spec(map_id, scope=scope)
-            measured, pains, checked = self.workspace.live_with_conformance(spec)
-            result = LiveResult(measured, pains, checked)
-            with self._lock:
-                self._results[key] = result
-                while len(self._results) > CAPACITY:
-                    self._results.popitem(last=False)
-                self._key_locks.pop(key, None)
+            try:
+                spec = self.workspace.live_spec(map_id, scope=scope)
+                result = LiveResult(*self.workspace.live_with_conformance(spec))
+                with self._lock:
+                    self._results[key] = result
+                    while len(self._results) > CAPACITY:
+                        self._results.popitem(last=False)
+            finally:  # also when the computation fails: no lock left behind per failed key
+                with self._lock:
+                    self._key_locks.pop(key, None)
             return result
 
     def svg(self, map_id: str, scope: Scope) -> str:
-        result = self.live(map_id, scope)
-        key = (*self._key(map_id, scope), "svg")
+        key = self._key(map_id, scope)  # one key for the result and its drawing
+        result = self._live(key, map_id, scope)
+        drawing = (*key, "svg")
         with self._lock:
-            if key in self._svgs:
-                self._svgs.move_to_end(key)
-                return self._svgs[key]
+            if drawing in self._svgs:
+                self._svgs.move_to_end(drawing)
+                return self._svgs[drawing]
         drawn = self.workspace.live_svg(
             self.workspace.map(map_id), result.live, result.pains, result.conformance
         )
         with self._lock:
-            self._svgs[key] = drawn
+            self._svgs[drawing] = drawn
             while len(self._svgs) > CAPACITY:
                 self._svgs.popitem(last=False)
         return drawn

@@ -62,8 +62,11 @@ async def _csrf_ok(request: Request, caller: Caller) -> bool:
         form = await request.form()
         value = form.get("csrf_token")
         sent = value if isinstance(value, str) else None
-    return (
-        sent is not None and caller.csrf is not None and secrets.compare_digest(sent, caller.csrf)
+    if sent is None or caller.csrf is None:
+        return False
+    # Bytes: ``compare_digest`` refuses str with non-ASCII characters (a 500, not a 403).
+    return secrets.compare_digest(
+        sent.encode("utf-8", "surrogateescape"), caller.csrf.encode("utf-8")
     )
 
 
