@@ -848,3 +848,28 @@ def test_unknown_names_cost_one_verification_like_known_ones(
         client.post("/api/login", json={"name": "nobody-here", "password": "wrong-password-1"})
     assert known == ["verify"]
     assert work == known
+
+
+def test_editing_translated_text_keeps_the_other_languages(site: Site) -> None:
+    path, original = site.workspace.map_text("future-state")
+    step_id, old_action = _first_step(site, "future-state")
+    translated = original.replace(
+        f"action: {old_action}\n", f"action: {{en: {old_action}, ro: Vede o reclamă}}\n", 1
+    )
+    assert translated != original
+    editor = site.bearer("editor")
+    with site.client() as client:
+        put = client.put("/api/maps/future-state", json={"yaml": translated}, headers=editor)
+        assert put.status_code == 200, put.text
+        edited = client.patch(
+            f"/api/maps/future-state/steps/{step_id}",
+            json={"action": "Sees a better ad"},
+            headers=editor,
+        )
+        assert edited.status_code == 200, edited.text
+    step = site.workspace.map("future-state").step(step_id)
+    assert step is not None and step.action == {"en": "Sees a better ad", "ro": "Vede o reclamă"}
+    with site.client() as client:
+        listed = client.get("/api/maps", headers=editor).json()
+    he = next(m for m in listed if m["id"] == "current-state-he")
+    assert he["language"] == "he" and he["title"].startswith("אנה")

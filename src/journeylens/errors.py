@@ -31,6 +31,10 @@ class Issue:
         return f"{where}: {prefix}{what}"
 
 
+class StoreBusyError(JourneylensError):
+    """Another process is writing to the store: try again when it is done."""
+
+
 class ValidationError(JourneylensError):
     """A document failed validation; ``issues`` holds every problem found, not just the first."""
 

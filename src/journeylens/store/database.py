@@ -19,13 +19,10 @@ from typing import IO
 import duckdb
 
 from journeylens.errors import JourneylensError
+from journeylens.errors import StoreBusyError as StoreBusyError
 
 STORE_DIR = ".journeylens"
 STORE_FILE = "store.duckdb"
-
-
-class StoreBusyError(JourneylensError):
-    """Another process is writing to the store."""
 
 
 def migrations() -> list[tuple[int, str]]:

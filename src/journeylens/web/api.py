@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from journeylens.analyses.binding import Scope
 from journeylens.errors import JourneylensError, SelectorError, ValidationError
+from journeylens.model.common import localize
 from journeylens.model.journey_map import JourneyMap
 from journeylens.model.selector import parse_selector
 from journeylens.web.accounts import ROLES, AccountError, Role
@@ -294,7 +295,7 @@ def list_maps(caller: Viewer, request: Request) -> list[MapSummary]:
         found.append(
             MapSummary(
                 id=m.id,
-                title=str(m.title) if isinstance(m.title, str) else next(iter(m.title.values())),
+                title=localize(m.title, m.language, m.language),
                 type=m.type,
                 status=m.status,
                 language=m.language,
@@ -387,8 +388,13 @@ def patch_step(
         for step in stage.get("steps", []):
             if step["id"] == step_id:
                 for key, value in changes.items():
+                    current = step.get(key)
                     if value is None:
                         step.pop(key, None)
+                    elif isinstance(current, dict) and isinstance(value, str):
+                        # Translated text: the edit is in the map's language; the other
+                        # translations stay.
+                        step[key] = {**current, model.language: value}
                     else:
                         step[key] = value
     try:

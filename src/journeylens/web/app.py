@@ -8,16 +8,19 @@ inline scripts, no framing, no MIME sniffing, no referrer leaks.
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from journeylens._version import __version__
-from journeylens.errors import JourneylensError, ValidationError
+from journeylens.errors import JourneylensError, StoreBusyError, ValidationError
 from journeylens.web import api, api_analytics, api_edit, pages
 from journeylens.web.accounts import Accounts
 from journeylens.web.live_cache import LiveCache, NoData
@@ -84,6 +87,16 @@ def create_app(root: Path | str, *, secure_cookies: bool = False) -> FastAPI:
             for i in error.issues
         ]
         return JSONResponse({"detail": "invalid", "issues": issues}, status_code=422)
+
+    @app.exception_handler(StoreBusyError)
+    async def _busy(request: Request, error: StoreBusyError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "10"})
+
+    @app.exception_handler(RequestValidationError)
+    async def _malformed(request: Request, error: RequestValidationError) -> Response:
+        # ASCII-escaped JSON: an input with a lone surrogate is echoed back, not a 500.
+        body = json.dumps({"detail": jsonable_encoder(error.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(JourneylensError)
     async def _refused(request: Request, error: JourneylensError) -> JSONResponse:

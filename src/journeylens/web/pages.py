@@ -216,7 +216,9 @@ def logout_form(request: Request, csrf_token: Annotated[str, Form()] = "") -> Re
     response = RedirectResponse("/login", status_code=303)
     if caller is None or not caller.by_cookie:
         return response
-    if caller.csrf is None or not secrets.compare_digest(csrf_token, caller.csrf):
+    if caller.csrf is None or not secrets.compare_digest(
+        csrf_token.encode("utf-8", "surrogatepass"), caller.csrf.encode()
+    ):
         raise HTTPException(403, "missing or wrong CSRF token")
     session_id = request.cookies.get(COOKIE)
     if session_id:
