@@ -851,7 +851,7 @@ def test_unknown_names_cost_one_verification_like_known_ones(
 
 
 def test_editing_translated_text_keeps_the_other_languages(site: Site) -> None:
-    path, original = site.workspace.map_text("future-state")
+    _, original = site.workspace.map_text("future-state")
     step_id, old_action = _first_step(site, "future-state")
     translated = original.replace(
         f"action: {old_action}\n", f"action: {{en: {old_action}, ro: Vede o reclamă}}\n", 1
