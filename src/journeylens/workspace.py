@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from journeylens.analyses.conformance import Conformance
 from journeylens.analyses.live import LiveMap, LiveSpec
@@ -37,7 +37,7 @@ from journeylens.errors import Issue, RenderError, ValidationError, WorkspaceErr
 from journeylens.ingest.formats import STREAMED, arrow_stream, bare_spec, detect_format
 from journeylens.model.journey_map import JourneyMap
 from journeylens.model.sources import SourceSpec
-from journeylens.model.workspace import WorkspaceFile
+from journeylens.model.workspace import Persona, WorkspaceFile
 from journeylens.render import FORMATS, OutputFormat
 from journeylens.render.html import render_html
 from journeylens.render.journey_map import render_svg
@@ -225,6 +225,22 @@ class DataMixin:
         with database.reader(self.root) as con:
             return list_quarantine(con, batch=batch, limit=limit)
 
+    def export_events(
+        self,
+        path: Path,
+        fmt: Literal["xes", "ocel"] | None = None,
+        *,
+        limit_customers: int | None = None,
+    ) -> int:
+        """Write the customers' events as XES or OCEL 2.0 JSON (by the file's suffix unless
+        ``fmt``), one trace or object per customer, so process-mining tools can read the
+        stitched journeys; streamed, so memory stays flat. Returns the events written."""
+        from journeylens.store.export import export_events, export_format
+
+        chosen = export_format(path, fmt)
+        with database.reader(self.root) as con:
+            return export_events(con, path, chosen, limit_customers=limit_customers)
+
 
 class Workspace(DataMixin, AnalyticsMixin):
     """A journeylens workspace on disk (``journeylens.yaml`` + ``maps/``)."""
@@ -321,6 +337,27 @@ class Workspace(DataMixin, AnalyticsMixin):
         if loaded.model is None or any(i.severity == "error" for i in loaded.issues):
             raise ValidationError(loaded.issues)
         return loaded.model
+
+    def save_persona(self, persona: Persona) -> None:
+        """Replace the persona with ``persona.id`` in ``journeylens.yaml``, keeping the file's
+        comments and layout; refused (the file left as it was) with a :class:`ValidationError`
+        when the workspace would have errors (an unknown channel, say), or a
+        :class:`WorkspaceError` when there is no such persona."""
+        loaded = load_workspace_file(self.root)
+        settings = self.settings
+        ids = [p.id for p in settings.personas]
+        if persona.id not in ids:
+            raise WorkspaceError(
+                f"no persona {persona.id!r} (personas: {', '.join(ids) or 'none'})"
+            )
+        before = loaded.path.read_text(encoding="utf-8")
+        updated = settings.model_copy(deep=True)
+        updated.personas = [persona if p.id == persona.id else p for p in updated.personas]
+        save_document(loaded, updated)
+        errors = [i for i in self.validate([loaded.path]) if i.severity == "error"]
+        if errors:
+            loaded.path.write_text(before, encoding="utf-8")
+            raise ValidationError(errors)
 
     def maps(self) -> list[JourneyMap]:
         """Every valid map; invalid ones are left out (``validate`` says why)."""

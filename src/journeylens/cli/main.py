@@ -13,6 +13,7 @@ from journeylens._version import __version__
 from journeylens.analyses.dfg import DfgSpec
 from journeylens.analyses.variants import VariantsSpec
 from journeylens.cli.analyze import analyze, engine_options
+from journeylens.cli.export import export_events
 from journeylens.cli.live import pain_lines, render_live, scope_options
 from journeylens.cli.serve import demo_admin, serve, users
 from journeylens.errors import Issue, JourneylensError, ValidationError
@@ -638,6 +639,7 @@ def demo_data(ctx: click.Context, events: int, seed: int, load: bool) -> None:
 cli.add_command(analyze)
 cli.add_command(serve)
 cli.add_command(users)
+cli.add_command(export_events)
 
 
 def main() -> None:
