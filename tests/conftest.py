@@ -15,10 +15,12 @@ def example(tmp_path: Path) -> Workspace:
     return Workspace.init(tmp_path / "running-shoes", example="running-shoes")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def rasterizer():  # type: ignore[no-untyped-def]
-    """One real Chromium for the whole session. Missing Chromium is a failure, not a skip:
-    `make test` installs it, and PNG/PDF output is a feature we ship."""
+    """One real Chromium per test module. Missing Chromium is a failure, not a skip:
+    `make test` installs it, and PNG/PDF output is a feature we ship. Not per session: a live
+    sync Playwright keeps its event loop on the main thread, and the browser tests of the web
+    app start their own."""
     from journeylens.render.raster import Rasterizer
 
     with Rasterizer() as raster:

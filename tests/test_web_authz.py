@@ -41,6 +41,8 @@ PAGE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/maps/{map_id}"): "viewer",
     ("GET", "/maps/{map_id}/edit"): "editor",
     ("GET", "/analytics"): "viewer",
+    ("GET", "/personas"): "viewer",
+    ("GET", "/personas/{persona_id}/edit"): "editor",
     ("GET", "/data"): "viewer",
     ("GET", "/admin"): "admin",
     ("POST", "/logout"): "viewer",
@@ -140,6 +142,7 @@ PATH_VALUES: dict[str, Callable[[Context], str]] = {
     "version": lambda c: "1",
     "name": lambda c: TARGET_USER,
     "fmt": lambda c: "svg",
+    "persona_id": lambda c: "p-ana",
 }
 
 #: Bodies (and query strings) that make an allowed call succeed; other routes get none.

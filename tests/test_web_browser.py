@@ -1,6 +1,7 @@
 """The web application's pages in a real browser (Debian's Chromium driven by Playwright):
-sign-in, the live map and its step panel, the editor with history, exports, roles, escaping of
-untrusted text, selector validation, right-to-left maps, keyboard use and narrow screens.
+sign-in, the live map and its step panel, the editor with history and stages, personas, the
+analytics page with its Sankey, exports, roles, escaping of untrusted text, selector
+validation, right-to-left maps, keyboard use and narrow screens.
 
 Screenshots of every page go to ``build/screenshots/``.
 """
@@ -338,6 +339,57 @@ def test_steps_can_be_added_moved_and_deleted(editor: Session) -> None:
     assert "stretch-first" not in text
 
 
+def test_stages_can_be_added_renamed_moved_and_deleted(editor: Session) -> None:
+    page = editor.page
+    page.on("dialog", lambda dialog: dialog.accept())
+    editor.goto("/maps/day-in-the-life/edit")
+    page.wait_for_selector("#edit-page[data-ready=true]")
+    stages = "() => [...document.querySelectorAll('.stage-select')].map((b) => b.dataset.stage)"
+    original = page.evaluate(stages)
+    page.click(f'.stage-select[data-stage="{original[0]}"]')
+    page.fill("#ns-id", "cool-down")
+    page.fill("#ns-name", "Cool-down")
+    page.click("#add-stage-form button[type=submit]")
+    page.locator("#versions .version-message").first.filter(has_text="added stage").wait_for()
+    page.locator('.stage-select[data-stage="cool-down"][aria-pressed="true"]').wait_for()
+    assert page.evaluate(stages) == [original[0], "cool-down", *original[1:]]
+    assert page.locator('.stage-item[data-stage="cool-down"] .empty-stage').count() == 1
+    assert page.input_value("#st-name") == "Cool-down"
+    page.fill("#st-name", "Cooling down")
+    page.click("#rename-stage")
+    newest = page.locator("#versions .version-message").first
+    newest.filter(has_text="renamed stage cool-down").wait_for()
+    assert page.locator('.stage-select[data-stage="cool-down"]').text_content() == "Cooling down"
+    page.click("#stage-earlier")
+    newest = page.locator("#versions .version-message").first
+    newest.filter(has_text="moved stage cool-down earlier").wait_for()
+    assert page.evaluate(stages)[0] == "cool-down"
+    assert page.locator("#stage-earlier").is_disabled()
+    assert not page.locator("#delete-stage").is_disabled()
+    messages = page.locator("#versions .version-message").all_inner_texts()
+    assert messages[:3] == [
+        "moved stage cool-down earlier",
+        "renamed stage cool-down",
+        "added stage cool-down",
+    ]
+    editor.shot("editor-stages")
+    # The map shows the new stage first.
+    editor.goto("/maps/day-in-the-life")
+    names = page.locator(".stage-list .stage-name").all_text_contents()
+    assert names[0] == "Cooling down"
+    editor.goto("/maps/day-in-the-life/edit")
+    page.wait_for_selector("#edit-page[data-ready=true]")
+    page.click(f'.stage-select[data-stage="{original[0]}"]')
+    assert page.locator("#delete-stage").is_disabled()  # it has steps
+    page.click('.stage-select[data-stage="cool-down"]')
+    page.click("#delete-stage")
+    page.locator('.stage-select[data-stage="cool-down"]').wait_for(state="detached")
+    assert page.evaluate(stages) == original
+    page.locator("#versions .version-message").filter(has_text="deleted stage cool-down").wait_for()
+    _, text = editor.site.workspace.map_text("day-in-the-life")
+    assert "cool-down" not in text
+
+
 # -- export, roles -----------------------------------------------------------------------------
 def test_png_export_downloads_a_png(viewer: Session) -> None:
     page = viewer.page
@@ -365,6 +417,53 @@ def test_viewers_get_no_edit_controls(viewer: Session) -> None:
     assert page.locator("#step-panel a.button").count() == 0
     viewer.goto("/data")
     assert "editors only" in page.inner_text("main")
+
+
+# -- personas ----------------------------------------------------------------------------------
+def test_persona_gallery_and_editor(browser: Any, site: Site) -> None:
+    for session in _open(browser, site, USERS["editor"]):
+        page = session.page
+        session.goto("/")
+        page.click('.mainnav a[href="/personas"]')
+        page.wait_for_url(site.url + "/personas")
+        assert page.get_attribute('.mainnav a[href="/personas"]', "aria-current") == "page"
+        ana = page.locator("#persona-p-ana")
+        assert ana.locator("h2").inner_text() == "Ana, the new runner"
+        assert "Run 5 km without knee pain by the end of summer" in ana.inner_text()
+        assert ana.locator(".persona-quotes blockquote").count() == 2
+        assert ana.locator(".chip").count() == 3
+        assert re.search(r"[\d,]+ customers match now", ana.locator(".persona-count").inner_text())
+        session.shot("personas")
+        ana.locator("a.edit-persona").click()
+        page.wait_for_url(site.url + "/personas/p-ana/edit")
+        page.wait_for_selector("#persona-edit[data-ready=true]")
+        status = page.locator("#segment-status")
+        status.filter(has_text="Matches").wait_for()
+        page.fill("#p-segment", 'attr.segment = "beginner"')
+        status.filter(has_text="Error at column").wait_for()
+        page.fill("#p-segment", 'attr.segment == "beginner"')
+        status.filter(has_text="Matches").wait_for()
+        goals = page.input_value("#p-goals").split("\n")
+        assert goals[0] == "Run 5 km without knee pain by the end of summer"
+        page.fill("#p-goals", "\n".join(["Run 10 km without knee pain", *goals[1:]]))
+        page.fill("#p-message", "new goal")
+        session.shot("persona-edit")
+        page.click("#save-persona")
+        page.locator("#persona-notice").filter(has_text="Saved.").wait_for()
+        session.goto("/personas")
+        assert "Run 10 km without knee pain" in page.inner_text("#persona-p-ana")
+        # Saved in journeylens.yaml, the other translations kept.
+        ana_now = next(p for p in site.workspace.settings.personas if p.id == "p-ana")
+        assert isinstance(ana_now.goals[0], dict)
+        assert ana_now.goals[0]["en"] == "Run 10 km without knee pain"
+        assert ana_now.goals[0]["ro"].startswith("Să alerge 5 km")
+    for session in _open(browser, site, USERS["viewer"]):
+        page = session.page
+        session.goto("/personas")
+        assert page.locator(".persona-card").count() >= 2
+        assert page.locator("a.edit-persona").count() == 0
+        assert "Run 10 km without knee pain" in page.inner_text("#persona-p-ana")
+        assert session.goto("/personas/p-ana/edit").status == 403
 
 
 # -- untrusted text ----------------------------------------------------------------------------
@@ -417,7 +516,8 @@ def test_pages_fit_a_phone_screen(browser: Any, site: Site) -> None:
         page = session.page
         for path, name in (("/", "home"), ("/maps/current-state", "map"),
                            ("/maps/current-state/edit", "editor"), ("/analytics", "analytics"),
-                           ("/data", "data")):  # fmt: skip
+                           ("/data", "data"), ("/personas", "personas"),
+                           ("/personas/p-marko/edit", "persona-edit")):  # fmt: skip
             session.goto(path)
             if path == "/maps/current-state":
                 page.wait_for_selector("#canvas svg .step-hit", state="attached")
@@ -476,6 +576,31 @@ def test_analytics_page_runs_analyses(viewer: Session) -> None:
     page.click("#funnel-form button[type=submit]")
     page.locator("#funnel-out .bar").nth(1).wait_for()
     viewer.shot("analytics")
+
+
+def test_analytics_page_draws_paths(viewer: Session) -> None:
+    page = viewer.page
+    viewer.goto("/analytics")
+    page.fill("#paths-anchor", 'activity == "add_to_cart"')
+    page.select_option("#paths-steps", "3")
+    page.click("#paths-form button[type=submit]")
+    drawing = page.locator("#paths-out svg.sankey-svg")
+    drawing.wait_for()
+    assert drawing.locator("path").count() >= 3
+    assert "add_to_cart" in drawing.text_content()
+    assert re.search(
+        r"[\d,]+ of [\d,]+ journeys have the anchor event", page.inner_text("#paths-out")
+    )
+    assert drawing.bounding_box()["width"] > 300  # type: ignore[index]
+    page.locator("#paths-out").scroll_into_view_if_needed()
+    viewer.shot("analytics-paths", full_page=False)
+    page.select_option("#paths-direction", "before")
+    page.click("#paths-form button[type=submit]")
+    page.locator("#paths-out .lead").wait_for()
+    page.fill("#paths-anchor", 'activity = "x"')
+    page.click("#paths-form button[type=submit]")
+    page.locator("#paths-out .error").wait_for()
+    assert "anchor" in page.inner_text("#paths-out .error")
 
 
 def test_data_page_lists_loads(editor: Session) -> None:

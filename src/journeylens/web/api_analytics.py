@@ -20,6 +20,7 @@ from journeylens.analyses.conformance import ConformanceSpec
 from journeylens.analyses.dfg import DfgSpec
 from journeylens.analyses.drivers import DriversSpec
 from journeylens.analyses.funnel import FunnelSpec, FunnelStep
+from journeylens.analyses.paths import PathsSpec
 from journeylens.analyses.registry import ANALYSES
 from journeylens.analyses.retention import RetentionSpec
 from journeylens.analyses.segments import SegmentsSpec
@@ -27,7 +28,7 @@ from journeylens.analyses.variants import VariantsSpec
 from journeylens.errors import JourneylensError, SelectorError
 from journeylens.model.journey_map import JourneyMap
 from journeylens.model.selector import parse_selector
-from journeylens.web.api import workspace_of
+from journeylens.web.api import _media, _problems, workspace_of
 from journeylens.web.live_cache import NoData
 from journeylens.web.security import Viewer
 from journeylens.workspace import Workspace
@@ -78,7 +79,16 @@ def _map(workspace: Workspace, map_id: str) -> JourneyMap:
 @router.get("")
 def list_analyses(caller: Viewer) -> list[dict[str, str]]:
     """The analyses this API runs, with what each tells."""
-    served = ("dfg", "variants", "funnel", "retention", "segments", "drivers", "conformance")
+    served = (
+        "dfg",
+        "variants",
+        "paths",
+        "funnel",
+        "retention",
+        "segments",
+        "drivers",
+        "conformance",
+    )
     return [{"name": n, "summary": ANALYSES[n].summary} for n in served]
 
 
@@ -208,3 +218,60 @@ def conformance(
     _map(workspace, map)
     spec: ConformanceSpec = workspace.conformance_spec(map)
     return _run(request, "conformance", spec)
+
+
+PathsDirection = Literal["after", "before"]
+PathsField = Literal["activity", "touchpoint", "channel", "device"]
+_PATHS_ERRORS = _problems(401, 403, 409, 422)
+
+
+def _paths_spec(
+    anchor: str, direction: PathsDirection, steps: int, top: int, field: PathsField
+) -> PathsSpec:
+    checked = _selector("anchor", anchor.strip())
+    if checked is None:
+        raise HTTPException(422, "anchor: empty selector")
+    return PathsSpec(anchor=checked, steps=steps, direction=direction, top=top, field=field)
+
+
+@router.get("/paths", responses=_PATHS_ERRORS)
+def paths(
+    caller: Viewer,
+    request: Request,
+    anchor: Selector,
+    direction: PathsDirection = "after",
+    steps: Annotated[int, Query(ge=1, le=10)] = 4,
+    top: Annotated[int, Query(ge=1, le=20)] = 6,
+    field: PathsField = "activity",
+) -> dict[str, Any]:
+    """Where journeys go after the anchor event (or came from before it): the nodes and links
+    of a Sankey diagram, step by step."""
+    return _run(request, "paths", _paths_spec(anchor, direction, steps, top, field))
+
+
+@router.get(
+    "/paths/svg",
+    response_class=Response,
+    responses={**_media("image/svg+xml"), **_PATHS_ERRORS},
+)
+def paths_svg(
+    caller: Viewer,
+    request: Request,
+    anchor: Selector,
+    direction: PathsDirection = "after",
+    steps: Annotated[int, Query(ge=1, le=10)] = 4,
+    top: Annotated[int, Query(ge=1, le=20)] = 6,
+    field: PathsField = "activity",
+) -> Response:
+    """The paths drawn as a Sankey diagram (SVG)."""
+    workspace = workspace_of(request)
+    if workspace.data_generation() is None:
+        raise NoData("no data loaded yet: nothing to draw")
+    spec = _paths_spec(anchor, direction, steps, top, field)
+    with _running:
+        result = workspace.analyze("paths", spec)
+        with tempfile.TemporaryDirectory() as folder:
+            target = Path(folder) / "paths.svg"
+            workspace.draw_paths(result, target)
+            svg = target.read_text(encoding="utf-8")
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

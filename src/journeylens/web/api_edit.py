@@ -1,4 +1,5 @@
-"""Structural map edits for the web editor: add, move and delete steps (``/api/maps/...``).
+"""Structural map edits for the web editor: add, move and delete steps, and add, rename, move
+and delete stages (``/api/maps/...``).
 
 Each edit changes the map model, writes it through the workspace façade (comments and layout
 elsewhere in the file survive), checks the whole workspace's references (a branch or path
@@ -14,7 +15,8 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from journeylens.model.journey_map import JourneyMap
-from journeylens.web.api import cache_of, workspace_of
+from journeylens.web.api import _Input, _problems, cache_of, workspace_of
+from journeylens.web.api import _map as _known_map
 from journeylens.web.security import Editor, accounts_of
 
 router = APIRouter(prefix="/api")
@@ -155,3 +157,107 @@ def delete_step(map_id: str, step_id: str, caller: Editor, request: Request) -> 
     si, pi = _find(data, step_id)
     data["stages"][si]["steps"].pop(pi)
     return _save(request, map_id, data, caller.user.name, "delete-step", f"deleted step {step_id}")
+
+
+# -- stages -------------------------------------------------------------------------------------
+# The stage is named in the body, not the path, like a step's ``after``: one route per change.
+_STAGE_ERRORS = _problems(401, 403, 404, 409, 422)
+
+
+class NewStage(_Input):
+    id: str = Field(min_length=1, max_length=80, pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=500, description="in the map's language")
+    after: str | None = Field(
+        default=None, max_length=200, description="stage to insert after (first when absent)"
+    )
+    message: str | None = Field(default=None, max_length=500)
+
+
+class StageRename(_Input):
+    stage: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=500, description="in the map's language")
+    message: str | None = Field(default=None, max_length=500)
+
+
+class StageMove(_Input):
+    stage: str = Field(min_length=1, max_length=200)
+    direction: Literal["earlier", "later"]
+    message: str | None = Field(default=None, max_length=500)
+
+
+class StageRef(_Input):
+    stage: str = Field(min_length=1, max_length=200)
+    message: str | None = Field(default=None, max_length=500)
+
+
+def _stage_index(data: dict[str, Any], stage_id: str) -> int:
+    for index, stage in enumerate(data["stages"]):
+        if stage["id"] == stage_id:
+            return index
+    raise HTTPException(404, f"no stage {stage_id!r} in {data['id']}")
+
+
+def _map_data(request: Request, map_id: str) -> tuple[JourneyMap, dict[str, Any]]:
+    """The map and its fields as the file sets them (defaults left out, so that an edit does
+    not write every default into the file)."""
+    model = _known_map(request, map_id)
+    return model, model.model_dump(mode="python", exclude_unset=True)
+
+
+@router.post("/maps/{map_id}/stages", tags=["maps"], status_code=201, responses=_STAGE_ERRORS)
+def add_stage(map_id: str, body: NewStage, caller: Editor, request: Request) -> dict[str, Any]:
+    """Insert a new, empty stage after ``after`` (or first); its name is in the map's
+    language."""
+    _, data = _map_data(request, map_id)
+    if any(stage["id"] == body.id for stage in data["stages"]):
+        raise HTTPException(409, f"{map_id} already has a stage {body.id!r}")
+    position = _stage_index(data, body.after) + 1 if body.after else 0
+    data["stages"].insert(position, {"id": body.id, "name": body.name.strip(), "steps": []})
+    message = body.message or f"added stage {body.id}"
+    return _save(request, map_id, data, caller.user.name, "add-stage", message)
+
+
+@router.post("/maps/{map_id}/stages/rename", tags=["maps"], responses=_STAGE_ERRORS)
+def rename_stage(
+    map_id: str, body: StageRename, caller: Editor, request: Request
+) -> dict[str, Any]:
+    """Change a stage's name in the map's language (its other translations stay)."""
+    model, data = _map_data(request, map_id)
+    stage = data["stages"][_stage_index(data, body.stage)]
+    current = stage.get("name")
+    name = body.name.strip()
+    if not name:
+        raise HTTPException(422, "name: a stage needs a name")
+    stage["name"] = {**current, model.language: name} if isinstance(current, dict) else name
+    message = body.message or f"renamed stage {body.stage}"
+    return _save(request, map_id, data, caller.user.name, "rename-stage", message)
+
+
+@router.post("/maps/{map_id}/stages/move", tags=["maps"], responses=_STAGE_ERRORS)
+def move_stage(map_id: str, body: StageMove, caller: Editor, request: Request) -> dict[str, Any]:
+    """Move a stage, with its steps, one place earlier or later."""
+    _, data = _map_data(request, map_id)
+    stages = data["stages"]
+    index = _stage_index(data, body.stage)
+    target = index - 1 if body.direction == "earlier" else index + 1
+    if not 0 <= target < len(stages):
+        where = "first" if body.direction == "earlier" else "last"
+        raise HTTPException(422, f"{body.stage} is already the {where} stage")
+    stages.insert(target, stages.pop(index))
+    message = body.message or f"moved stage {body.stage} {body.direction}"
+    return _save(request, map_id, data, caller.user.name, "move-stage", message)
+
+
+@router.post("/maps/{map_id}/stages/delete", tags=["maps"], responses=_STAGE_ERRORS)
+def delete_stage(map_id: str, body: StageRef, caller: Editor, request: Request) -> dict[str, Any]:
+    """Delete an empty stage (a stage with steps is refused: move or delete them first; the
+    map keeps at least one stage)."""
+    _, data = _map_data(request, map_id)
+    index = _stage_index(data, body.stage)
+    if data["stages"][index].get("steps"):
+        raise HTTPException(409, f"stage {body.stage} still has steps: move or delete them first")
+    if len(data["stages"]) == 1:
+        raise HTTPException(409, f"{body.stage} is the map's only stage")
+    data["stages"].pop(index)
+    message = body.message or f"deleted stage {body.stage}"
+    return _save(request, map_id, data, caller.user.name, "delete-stage", message)

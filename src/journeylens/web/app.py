@@ -21,7 +21,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from journeylens._version import __version__
 from journeylens.errors import JourneylensError, StoreBusyError, ValidationError
-from journeylens.web import api, api_analytics, api_edit, api_export, pages
+from journeylens.web import api, api_analytics, api_edit, api_export, api_personas, pages
 from journeylens.web.accounts import Accounts
 from journeylens.web.live_cache import LiveCache, NoData
 from journeylens.workspace import Workspace
@@ -73,6 +73,7 @@ def create_app(root: Path | str, *, secure_cookies: bool = False) -> FastAPI:
     app.include_router(api_edit.router)
     app.include_router(api_analytics.router)
     app.include_router(api_export.router)
+    app.include_router(api_personas.router)
     app.include_router(pages.router)
     static = resources.files("journeylens.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -23,7 +23,7 @@ from pydantic import ValidationError as InputError
 from journeylens._version import __version__
 from journeylens.errors import JourneylensError
 from journeylens.model.journey_map import JourneyMap
-from journeylens.web import api, i18n
+from journeylens.web import api, api_personas, i18n
 from journeylens.web.accounts import Role
 from journeylens.web.security import COOKIE, Caller, accounts_of, identify
 from journeylens.workspace import Workspace
@@ -378,6 +378,76 @@ def edit_page(request: Request, map_id: str) -> Response:
         title=f"{page.t('edit.title')}: {context['map']['title']}",
         direction=context["map"]["dir"],
         **context,
+    )
+
+
+# -- personas -------------------------------------------------------------------------------------
+def _channel_names(workspace: Workspace, lang: str) -> dict[str, str]:
+    return {c.id: i18n.text_in(c.name, lang, c.id) for c in workspace.settings.channels}
+
+
+@router.get("/personas", response_class=HTMLResponse)
+@_guard
+def personas_page(request: Request) -> Response:
+    page = _page(request)
+    workspace = _workspace(request)
+    has_data = workspace.data_generation() is not None
+    cards = [
+        api_personas.card(p, page.lang, api_personas.customers(request, p) if has_data else None)
+        for p in workspace.settings.personas
+    ]
+    return page.render(
+        "personas.html",
+        title=page.t("pe.title"),
+        personas=cards,
+        channel_names=_channel_names(workspace, page.lang),
+        has_data=has_data,
+    )
+
+
+def _editing_language(workspace: Workspace, lang: str) -> str:
+    """The page's language when the workspace writes in it, its default language otherwise."""
+    info = workspace.settings.workspace
+    return lang if lang in (info.languages or [info.default_language]) else info.default_language
+
+
+@router.get("/personas/{persona_id}/edit", response_class=HTMLResponse)
+@_guard
+def persona_edit_page(request: Request, persona_id: str) -> Response:
+    page = _page(request, role="editor")
+    workspace = _workspace(request)
+    persona = next((p for p in workspace.settings.personas if p.id == persona_id), None)
+    if persona is None:
+        return _not_found(page, persona_id)
+    language = _editing_language(workspace, page.lang)
+    shown = api_personas.card(persona, language, None)
+    fields = [
+        ("goals", "pe.goals"),
+        ("frustrations", "pe.frustrations"),
+        ("needs", "pe.needs"),
+        ("motivations", "pe.motivations"),
+        ("behaviours", "pe.behaviours"),
+        ("jobs_to_be_done", "pe.jobs"),
+        ("quotes", "pe.quotes"),
+    ]
+    return page.render(
+        "persona_edit.html",
+        title=f"{page.t('pe.edit_title')}: {shown.name}",
+        persona=shown,
+        language=language,
+        language_name=i18n.LANGUAGE_NAMES.get(language, language),
+        text_dir=i18n.direction(language),
+        list_fields=[(key, page.t(label), getattr(shown, key)) for key, label in fields],
+        # The persona's channels first, in its order (a save keeps that order), then the rest.
+        channels=sorted(
+            _channel_names(workspace, page.lang).items(),
+            key=lambda c: (
+                shown.preferred_channels.index(c[0])
+                if c[0] in shown.preferred_channels
+                else len(shown.preferred_channels),
+                c[1],
+            ),
+        ),
     )
 
 

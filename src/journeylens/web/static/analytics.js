@@ -1,5 +1,5 @@
-// The analytics page: process map, funnel builder, retention, variants, conformance, drivers
-// and segments, each run on demand through /api/analyses/... (customer data shown as text).
+// The analytics page: process map, paths (Sankey), funnel builder, retention, variants,
+// conformance, drivers and segments, each run on demand through /api/analyses/... (customer data shown as text).
 import { t, api, el, clear, num, pct, duration, message, table } from "./app.js";
 
 const lang = document.documentElement.lang || "en";
@@ -35,6 +35,37 @@ runner("pm-form", "pm-out", async (data) => {
     result.edges,
   );
   return el("div", {}, el("div", { class: "process-scroll" }, img), el("details", {}, el("summary", {}, `${t("an.top_edges")}: ${result.edges.length}`), el("div", { class: "table-wrap" }, edges)));
+});
+
+function sanitize(root) {
+  // The server escapes all customer text; this is defence in depth against active content.
+  for (const bad of root.querySelectorAll("script, foreignObject, iframe")) bad.remove();
+  for (const node of [root, ...root.querySelectorAll("*")]) {
+    for (const attr of [...node.attributes]) {
+      const name = attr.name.toLowerCase();
+      const value = attr.value.trim().toLowerCase();
+      if (name.startsWith("on")) node.removeAttribute(attr.name);
+      else if ((name === "href" || name === "xlink:href") && !value.startsWith("#") && !value.startsWith("data:")) node.removeAttribute(attr.name);
+    }
+  }
+}
+
+runner("paths-form", "paths-out", async (data) => {
+  const params = new URLSearchParams();
+  for (const key of ["anchor", "direction", "steps", "top"]) params.set(key, String(data.get(key)).trim());
+  const [result, text] = await Promise.all([api("GET", `/api/analyses/paths?${params}`), api("GET", `/api/analyses/paths/svg?${params}`)]);
+  const parsed = new DOMParser().parseFromString(text, "image/svg+xml");
+  const root = parsed.documentElement;
+  if (root.nodeName !== "svg" || parsed.querySelector("parsererror")) throw new Error(t("error.failed"));
+  sanitize(root);
+  const drawing = document.importNode(root, true);
+  drawing.classList.add("sankey-svg");
+  drawing.setAttribute("role", "img");
+  drawing.setAttribute("aria-label", t("an.paths"));
+  drawing.removeAttribute("height");
+  drawing.removeAttribute("width");
+  const summary = t("an.paths_summary", { anchored: num(result.anchored_journeys), journeys: num(result.journeys) });
+  return el("div", {}, el("p", { class: "lead" }, summary), el("div", { class: "sankey-scroll" }, drawing));
 });
 
 runner("funnel-form", "funnel-out", async (data) => {

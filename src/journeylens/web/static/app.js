@@ -123,3 +123,41 @@ for (const form of document.querySelectorAll("form[data-autosubmit]")) {
   form.querySelector("select")?.addEventListener("change", () => form.submit());
 }
 document.documentElement.classList.add("js");
+
+/** Live validation of a selector input, as the map editor does it: the server parses it and
+ * counts the events and customers it matches now (POST /api/selectors/check). */
+export function watchSelector(input, status) {
+  let seq = 0;
+  async function check() {
+    const selector = input.value.trim();
+    const mine = ++seq;
+    status.className = "selector-status";
+    if (!selector) {
+      status.textContent = "";
+      input.removeAttribute("aria-invalid");
+      return;
+    }
+    status.textContent = t("edit.checking");
+    try {
+      const result = await api("POST", "/api/selectors/check", { selector });
+      if (mine !== seq) return;
+      if (!result.valid) {
+        const detail = String(result.error || "").replace(/^column \d+:\s*/, "");
+        status.textContent = t("edit.selector_error", { column: result.column ?? "?", error: detail });
+        status.classList.add("invalid");
+        input.setAttribute("aria-invalid", "true");
+      } else {
+        input.removeAttribute("aria-invalid");
+        status.classList.add("valid");
+        status.textContent = result.events === null || result.events === undefined
+          ? t("edit.valid_no_data")
+          : t("edit.matches", { events: num(result.events), customers: num(result.customers) });
+      }
+    } catch (error) {
+      if (mine === seq) status.textContent = message(error);
+    }
+  }
+  input.addEventListener("input", debounce(check, 300));
+  check();
+  return check;
+}

@@ -1,5 +1,6 @@
 // The map editor: one step's fields with live selector validation, step structure (add, move,
-// delete), the YAML, version history with diffs and restore, and comments on steps.
+// delete), stages (add, rename, move, delete when empty), the YAML, version history with diffs
+// and restore, and comments on steps.
 import { t, api, el, clear, num, message, debounce } from "./app.js";
 
 const page = document.getElementById("edit-page");
@@ -24,6 +25,7 @@ const commentList = document.getElementById("comment-list");
 
 let model = null; // the map as JSON
 let selected = null;
+let selectedStage = null;
 
 function say(text, kind = "ok") {
   notice.textContent = text;
@@ -47,14 +49,77 @@ async function loadMap() {
 function renderStructure() {
   const list = clear(document.getElementById("structure"));
   for (const stage of model.stages) {
-    list.append(el("li", { class: "stage-item" }, el("span", { class: "stage-name" }, textOf(stage.name)),
-      el("ol", { class: "step-buttons" }, (stage.steps || []).map((step) => {
-        const button = el("button", { type: "button", class: `step-select${step.match ? "" : " unbound"}`, "aria-pressed": step.id === selected ? "true" : "false", dataset: { step: step.id } }, textOf(step.action));
-        button.addEventListener("click", () => selectStep(step.id));
-        return el("li", {}, button);
-      }))));
+    const name = el("button", { type: "button", class: "stage-select", "aria-pressed": stage.id === selectedStage ? "true" : "false", dataset: { stage: stage.id } }, textOf(stage.name));
+    name.addEventListener("click", () => selectStage(stage.id));
+    const steps = (stage.steps || []).map((step) => {
+      const button = el("button", { type: "button", class: `step-select${step.match ? "" : " unbound"}`, "aria-pressed": step.id === selected ? "true" : "false", dataset: { step: step.id } }, textOf(step.action));
+      button.addEventListener("click", () => selectStep(step.id));
+      return el("li", {}, button);
+    });
+    if (!steps.length) steps.push(el("li", { class: "muted small-text empty-stage" }, t("edit.empty_stage")));
+    list.append(el("li", { class: "stage-item", dataset: { stage: stage.id } }, name, el("ol", { class: "step-buttons" }, steps)));
   }
 }
+
+// -- stages ------------------------------------------------------------------------------------
+const stageTools = document.getElementById("stage-tools");
+const stageName = document.getElementById("st-name");
+
+function findStage(stageId) {
+  return model.stages.find((stage) => stage.id === stageId) || null;
+}
+
+function selectStage(stageId) {
+  const stage = findStage(stageId);
+  if (!stage) return;
+  selectedStage = stageId;
+  for (const b of document.querySelectorAll(".stage-select")) b.setAttribute("aria-pressed", b.dataset.stage === stageId ? "true" : "false");
+  document.getElementById("stage-id").textContent = stageId;
+  document.getElementById("stage-empty").hidden = true;
+  stageTools.hidden = false;
+  stageName.value = textOf(stage.name);
+  document.getElementById("st-name-note").hidden = typeof stage.name === "string";
+  const index = model.stages.indexOf(stage);
+  document.getElementById("stage-earlier").disabled = index === 0;
+  document.getElementById("stage-later").disabled = index === model.stages.length - 1;
+  document.getElementById("delete-stage").disabled = (stage.steps || []).length > 0 || model.stages.length === 1;
+}
+
+function clearStage() {
+  selectedStage = null;
+  document.getElementById("stage-id").textContent = "";
+  document.getElementById("stage-empty").hidden = false;
+  stageTools.hidden = true;
+}
+
+document.getElementById("stage-rename-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = stageName.value.trim();
+  if (!selectedStage || !name) return;
+  if (name === textOf(findStage(selectedStage).name)) {
+    say(t("edit.no_changes"));
+    return;
+  }
+  await structural("POST", `${mapUrl}/stages/rename`, { stage: selectedStage, name });
+});
+document.getElementById("stage-earlier").addEventListener("click", () => structural("POST", `${mapUrl}/stages/move`, { stage: selectedStage, direction: "earlier" }));
+document.getElementById("stage-later").addEventListener("click", () => structural("POST", `${mapUrl}/stages/move`, { stage: selectedStage, direction: "later" }));
+document.getElementById("delete-stage").addEventListener("click", async () => {
+  if (!selectedStage || !window.confirm(t("edit.confirm_delete_stage"))) return;
+  const answer = await structural("POST", `${mapUrl}/stages/delete`, { stage: selectedStage });
+  if (answer) clearStage();
+});
+document.getElementById("add-stage-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const data = new FormData(form);
+  const id = String(data.get("id")).trim();
+  const answer = await structural("POST", `${mapUrl}/stages`, { after: selectedStage, id, name: String(data.get("name")).trim() });
+  if (answer) {
+    form.reset();
+    selectStage(id);
+  }
+});
 
 function selectStep(stepId) {
   const step = findStep(stepId);
@@ -303,6 +368,8 @@ async function refresh() {
   await loadMap();
   await loadVersions();
   if (selected && findStep(selected)) selectStep(selected);
+  if (selectedStage && findStage(selectedStage)) selectStage(selectedStage);
+  else if (selectedStage) clearStage();
 }
 
 async function start() {
