@@ -30,7 +30,6 @@ from journeylens.cli.export import export_events as export_command
 from journeylens.errors import JourneylensError
 from journeylens.store import export as export_module
 from journeylens.store.database import store_path
-from journeylens.web import api_export
 from journeylens.web.accounts import Role
 from journeylens.web.app import open_accounts
 from journeylens.workspace import Workspace
@@ -370,10 +369,7 @@ ROUTE = "/api/data/export/{fmt}"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     """A site without data yet; the tests load it (few events: the route is what is tested)."""
-    site = build_site(tmp_path_factory.mktemp("web") / "shoes", data=False)
-    if not any(getattr(r, "path", None) == ROUTE for r in site.app.routes):
-        site.app.include_router(api_export.router)  # until web/app.py includes it
-    return site
+    return build_site(tmp_path_factory.mktemp("web") / "shoes", data=False)
 
 
 def _leftovers() -> set[str]:

@@ -873,3 +873,96 @@ def test_editing_translated_text_keeps_the_other_languages(site: Site) -> None:
         listed = client.get("/api/maps", headers=editor).json()
     he = next(m for m in listed if m["id"] == "current-state-he")
     assert he["language"] == "he" and he["title"].startswith("אנה")
+
+
+def test_step_lanes_are_edited(site: Site) -> None:
+    path = site.workspace.map_text("current-state-sl")[0]
+    before = site.workspace.map("current-state-sl")
+    url = "/api/maps/current-state-sl/steps/pay-online"
+    kept = "Preverjanje kartice na mobilnem telefonu ne uspe, košarica pa se izprazni"
+    editor = site.bearer("editor")
+    with site.client() as client:
+        edited = client.patch(
+            url,
+            json={
+                "gains": ["Plača z enim dotikom"],
+                "backstage": ["Plačilni prehod avtorizira kartico", "Banka pošlje 3-D Secure"],
+                # The new one first: the unchanged text keeps its id and evidence anyway.
+                "pain_points": [
+                    {"text": "Ni podpore za Apple Pay"},
+                    {"text": kept, "severity": "high"},
+                ],
+                "owner": "Digitalna prodaja",
+            },
+            headers=editor,
+        )
+        assert edited.status_code == 200, edited.text
+        on_disk = path.read_text(encoding="utf-8")
+        assert "Digitalna prodaja" in on_disk and "Banka pošlje 3-D Secure" in on_disk
+        assert on_disk.startswith("# Trenutno stanje")  # the comments stay
+        after = site.workspace.map("current-state-sl")
+        step = after.step("pay-online")
+        assert step is not None
+        assert step.gains == ["Plača z enim dotikom"] and step.owner == "Digitalna prodaja"
+        assert step.backstage == [
+            "Plačilni prehod avtorizira kartico",
+            "Banka pošlje 3-D Secure",
+        ]
+        new, old = step.pain_points
+        assert (new.text, new.severity, new.id, new.evidence) == (
+            "Ni podpore za Apple Pay",
+            "medium",
+            None,
+            None,
+        )
+        assert (old.text, old.severity, old.id, old.evidence) == (
+            kept,
+            "high",
+            "pp-3ds-mobile",
+            "measured",
+        )
+        old_step = before.step("pay-online")
+        assert old_step is not None
+        assert step.frontstage == old_step.frontstage and step.support == old_step.support
+        assert step.emotion_label == old_step.emotion_label and step.match == old_step.match
+        others = [s for _, s in after.steps() if s.id != "pay-online"]
+        assert others == [s for _, s in before.steps() if s.id != "pay-online"]
+
+        # A bad severity is refused, saying which line and why; the file stays as it is.
+        text = path.read_bytes()
+        refused = client.patch(
+            url,
+            json={
+                "backstage": ["x"],
+                "pain_points": [{"text": kept}, {"text": "y", "severity": "urgent"}],
+            },
+            headers=editor,
+        )
+        assert refused.status_code == 422
+        detail = refused.json()["detail"]
+        assert (
+            "line 2" in detail and "'urgent'" in detail and "low, medium, high, critical" in detail
+        )
+        assert path.read_bytes() == text
+
+        # A translated item keeps its other languages while the lane keeps its length.
+        plain = "backstage: [Naročilo je posredovano v skladišče]"
+        assert plain in on_disk
+        translated = on_disk.replace(
+            plain,
+            "backstage: [{sl: Naročilo je posredovano v skladišče, en: The order goes out}]",
+        )
+        put = client.put("/api/maps/current-state-sl", json={"yaml": translated}, headers=editor)
+        assert put.status_code == 200, put.text
+        confirmation = "/api/maps/current-state-sl/steps/receive-confirmation"
+        same = client.patch(
+            confirmation, json={"backstage": ["Skladišče prejme naročilo"]}, headers=editor
+        )
+        assert same.status_code == 200, same.text
+        step = site.workspace.map("current-state-sl").step("receive-confirmation")
+        assert step is not None
+        assert step.backstage == [{"sl": "Skladišče prejme naročilo", "en": "The order goes out"}]
+        longer = client.patch(confirmation, json={"backstage": ["a", "b"]}, headers=editor)
+        assert longer.status_code == 200, longer.text
+        step = site.workspace.map("current-state-sl").step("receive-confirmation")
+        assert step is not None and step.backstage == ["a", "b"]

@@ -391,6 +391,41 @@ def test_stages_can_be_added_renamed_moved_and_deleted(editor: Session) -> None:
 
 
 # -- export, roles -----------------------------------------------------------------------------
+def test_editor_edits_the_lanes_of_a_step(editor: Session) -> None:
+    page = editor.page
+    editor.goto("/maps/current-state-ro/edit")
+    page.wait_for_selector("#edit-page[data-ready=true]")
+    page.click('.step-select[data-step="add-to-cart"]')
+    backstage = page.get_by_label("Backstage (one per line)")
+    pains = page.get_by_label("Pain points (one per line)")
+    assert backstage.input_value() == "" and pains.input_value() == ""
+    assert "low, medium, high or critical" in page.inner_text("#s-pain-points-hint")
+    backstage.fill("Coșul se salvează în CRM\n\n  Stocul se rezervă  ")
+    pains.fill("high: Costul livrării apare târziu")
+    page.fill("#s-message", "lanes")
+    page.click("#save-step")
+    page.locator("#edit-notice").filter(has_text="Saved as version").wait_for()
+    page.reload()
+    page.wait_for_selector("#edit-page[data-ready=true]")
+    page.click('.step-select[data-step="add-to-cart"]')
+    assert backstage.input_value() == "Coșul se salvează în CRM\nStocul se rezervă"
+    assert pains.input_value() == "high: Costul livrării apare târziu"
+    step = editor.site.workspace.map("current-state-ro").step("add-to-cart")
+    assert step is not None and step.backstage == ["Coșul se salvează în CRM", "Stocul se rezervă"]
+    assert [(p.text, p.severity) for p in step.pain_points] == [
+        ("Costul livrării apare târziu", "high")
+    ]
+    # A word before the colon that is no severity: the server's reason is shown, nothing saved.
+    pains.fill("urgent: Costul livrării apare târziu")
+    page.click("#save-step")
+    page.locator("#step-error").filter(has_text="'urgent'").wait_for()
+    editor.shot("editor-lanes", full_page=False)
+    # The live map draws them.
+    _live_map(editor, "current-state-ro")
+    drawn = page.locator("#canvas svg").text_content()
+    assert "Stocul se rezervă" in drawn and "Costul livrării apare târziu" in drawn
+
+
 def test_png_export_downloads_a_png(viewer: Session) -> None:
     page = viewer.page
     viewer.goto("/maps/current-state")

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from journeylens.web import api_personas
 from journeylens.web.app import open_accounts
 from tests.web_fixtures import Site, TestClient, build_site, signed_in
 
@@ -18,11 +17,7 @@ ANCHOR = 'activity == "add_to_cart"'
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    built = build_site(tmp_path_factory.mktemp("personas") / "shoes")
-    served = {getattr(route, "path", None) for route in built.app.routes}
-    if "/api/personas" not in served:  # until the app factory includes the router
-        built.app.include_router(api_personas.router)
-    return built
+    return build_site(tmp_path_factory.mktemp("personas") / "shoes")
 
 
 @pytest.fixture

@@ -61,17 +61,8 @@ def demo_workspace(
 
 
 def build_app(root: Path) -> FastAPI:
-    """The app as ``journeylens serve`` builds it, plus the routers of the web editor,
-    analytics and persona pages when the app factory does not include them yet."""
-    from journeylens.web import api_analytics, api_edit, api_personas
-
-    app = create_app(root)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    for module in (api_edit, api_analytics, api_personas):
-        mine = {getattr(route, "path", None) for route in module.router.routes}
-        if not mine <= paths:
-            app.include_router(module.router)
-    return app
+    """The app as ``journeylens serve`` builds it."""
+    return create_app(root)
 
 
 def _free_port() -> int:

@@ -148,14 +148,38 @@ class MapText(_Input):
     message: str | None = Field(default=None, max_length=500)
 
 
+SEVERITIES = ("low", "medium", "high", "critical")
+_Line = Annotated[str, Field(max_length=2000)]
+_Lines = Annotated[list[_Line] | None, Field(max_length=200)]
+
+
+class PainPointEdit(BaseModel):
+    """A pain point as the editor writes it; an unchanged text keeps its id and evidence."""
+
+    text: str = Field(min_length=1, max_length=2000)
+    # Checked by ``patch_step``, which names the bad value (pydantic's message would not).
+    severity: str = Field(
+        default="medium", max_length=50, json_schema_extra={"enum": list(SEVERITIES)}
+    )
+
+
 class StepEdit(_Input):
-    """Fields of one step to change; absent fields stay as they are."""
+    """Fields of one step to change; absent fields stay as they are. Lists are written whole
+    (an empty list or null clears the lane)."""
 
     action: str | None = Field(default=None, max_length=2000)
     description: str | None = Field(default=None, max_length=5000)
     emotion: float | None = Field(default=None, ge=-2, le=2)
+    emotion_label: str | None = Field(default=None, max_length=500)
     match: str | None = Field(default=None, max_length=2000)
     thoughts: list[str] | None = None
+    pain_points: Annotated[list[PainPointEdit] | None, Field(max_length=200)] = None
+    gains: _Lines = None
+    physical_evidence: _Lines = None
+    frontstage: _Lines = None
+    backstage: _Lines = None
+    support: _Lines = None
+    owner: str | None = Field(default=None, max_length=500)
     message: str | None = Field(default=None, max_length=500)
 
 
@@ -381,6 +405,13 @@ def patch_step(
             parse_selector(changes["match"])
         except SelectorError as error:
             raise HTTPException(422, f"match: {error}") from None
+    for number, pain in enumerate(body.pain_points or [], 1):
+        if pain.severity not in SEVERITIES:
+            raise HTTPException(
+                422,
+                f"pain_points: line {number}: severity {pain.severity!r} is not one of "
+                f"{', '.join(SEVERITIES)}",
+            )
     # Only the fields the file sets: dumping defaults too would write every one of them into
     # the file (``save_document`` keeps what the model says was set).
     data = model.model_dump(mode="python", exclude_unset=True)
@@ -389,8 +420,12 @@ def patch_step(
             if step["id"] == step_id:
                 for key, value in changes.items():
                     current = step.get(key)
-                    if value is None:
+                    if value is None or value == []:
                         step.pop(key, None)
+                    elif key == "pain_points":
+                        step[key] = _edited_pains(current, body.pain_points or [], model.language)
+                    elif isinstance(value, list):
+                        step[key] = _edited_lines(current, value, model.language)
                     elif isinstance(current, dict) and isinstance(value, str):
                         # Translated text: the edit is in the map's language; the other
                         # translations stay.
@@ -414,6 +449,45 @@ def patch_step(
     accounts.audit(caller.user.name, "edit-step", f"{map_id}/{step_id}", ", ".join(changes))
     cache_of(request).forget(map_id)
     return {"version": version.version, "map": edited.model_dump(mode="json", exclude_none=True)}
+
+
+def _edited_text(before: Any, text: str, language: str) -> Any:
+    """``text`` in the map's language; a translated ``before`` keeps its other languages."""
+    if isinstance(before, dict):
+        return before if localize(before, language) == text else {**before, language: text}
+    return text
+
+
+def _edited_lines(current: Any, lines: list[str], language: str) -> list[Any]:
+    """A list lane's new lines. While the lane keeps its length, a translated item keeps its
+    other languages (line ``i`` edits item ``i``); otherwise the lines are plain text."""
+    if isinstance(current, list) and len(current) == len(lines):
+        return [_edited_text(old, new, language) for old, new in zip(current, lines, strict=True)]
+    return list(lines)
+
+
+def _edited_pains(current: Any, edits: list[PainPointEdit], language: str) -> list[Any]:
+    """The new pain points. One whose text is unchanged (at any place in the list) keeps its
+    id, evidence and translations; while the list keeps its length, a changed text keeps its
+    item's other languages."""
+    old = [p for p in current if isinstance(p, dict)] if isinstance(current, list) else []
+    unused = list(range(len(old)))
+    same_length = len(old) == len(edits)
+    pains: list[Any] = []
+    for index, edit in enumerate(edits):
+        found = next(
+            (i for i in unused if localize(old[i].get("text"), language) == edit.text), None
+        )
+        if found is not None:
+            unused.remove(found)
+            pain = dict(old[found])
+            if pain.get("severity", "medium") != edit.severity:
+                pain["severity"] = edit.severity
+        else:
+            before = old[index].get("text") if same_length and index in unused else None
+            pain = {"text": _edited_text(before, edit.text, language), "severity": edit.severity}
+        pains.append(pain)
+    return pains
 
 
 def _replace(request: Request, map_id: str, text: str, author: str, message: str) -> dict[str, Any]:

@@ -1059,6 +1059,138 @@ _TABLE: dict[str, tuple[str, str, str, str, str]] = {
         "Še brez korakov",
         "עדיין אין צעדים",
     ),
+    # the editor's lane fields
+    "edit.lanes": (
+        "Lanes",
+        "Benzi",
+        "Дорожки",
+        "Pasovi",
+        "מסלולים",
+    ),
+    "edit.lanes_hint": (
+        "One item per line. Leave a field empty to clear its lane.",
+        "Câte un element pe rând. Lăsați un câmp gol pentru a-i goli banda.",
+        "По одному элементу в строке. Оставьте поле пустым, чтобы очистить дорожку.",
+        "En element na vrstico. Pustite polje prazno, da izpraznite njegov pas.",
+        "פריט אחד בכל שורה. השאירו שדה ריק כדי לרוקן את המסלול שלו.",
+    ),
+    "edit.emotion_label": (
+        "Emotion label",
+        "Eticheta emoției",
+        "Название эмоции",
+        "Oznaka čustva",
+        "תווית הרגש",
+    ),
+    "edit.emotion_label_hint": (
+        "A word for the feeling, e.g. frustrated",
+        "Un cuvânt pentru sentiment, de ex. frustrare",
+        "Слово для чувства, напр. раздражение",
+        "Beseda za občutek, npr. frustracija",
+        "מילה לתחושה, למשל תסכול",
+    ),
+    "edit.pain_points": (
+        "Pain points (one per line)",
+        "Puncte de durere (câte unul pe rând)",
+        "Болевые точки (по одной в строке)",
+        "Boleče točke (ena na vrstico)",
+        "נקודות כאב (אחת בכל שורה)",
+    ),
+    "edit.pain_points_hint": (
+        "Write “severity: text”; severity is low, medium, high or critical "
+        "(medium when left out), e.g. high: The size chart is hidden",
+        "Scrieți „severitate: text”; severitatea este low, medium, high sau critical "
+        "(medium dacă lipsește), de ex. high: Tabelul de mărimi este ascuns",
+        "Пишите «серьёзность: текст»; серьёзность — low, medium, high или critical "
+        "(medium, если не указана), напр. high: Таблица размеров спрятана",
+        "Pišite »resnost: besedilo«; resnost je low, medium, high ali critical "
+        "(medium, če je ni), npr. high: Tabela velikosti je skrita",
+        "כתבו „חומרה: טקסט”; החומרה היא low, medium, high או critical "
+        "(medium אם לא צוינה), למשל high: טבלת המידות מוסתרת",
+    ),
+    "edit.gains": (
+        "Gains (one per line)",
+        "Câștiguri (câte unul pe rând)",
+        "Выгоды (по одной в строке)",
+        "Koristi (ena na vrstico)",
+        "רווחים (אחד בכל שורה)",
+    ),
+    "edit.gains_hint": (
+        "What the customer gets out of this step",
+        "Ce câștigă clientul din acest pas",
+        "Что клиент получает на этом шаге",
+        "Kaj stranka pridobi s tem korakom",
+        "מה הלקוח מרוויח בצעד הזה",
+    ),
+    "edit.physical_evidence": (
+        "Physical evidence (one per line)",
+        "Dovezi fizice (câte una pe rând)",
+        "Физические свидетельства (по одному в строке)",
+        "Fizični dokazi (en na vrstico)",
+        "ראיות פיזיות (אחת בכל שורה)",
+    ),
+    "edit.physical_evidence_hint": (
+        "What the customer sees or touches: places, screens, emails, receipts",
+        "Ce vede sau atinge clientul: locuri, ecrane, e-mailuri, chitanțe",
+        "Что клиент видит или трогает: места, экраны, письма, чеки",
+        "Kaj stranka vidi ali otipa: prostori, zasloni, e-pošta, računi",
+        "מה הלקוח רואה או נוגע בו: מקומות, מסכים, מיילים, קבלות",
+    ),
+    "edit.frontstage": (
+        "Frontstage (one per line)",
+        "În fața clientului (câte un element pe rând)",
+        "Фронт-офис (по одному в строке)",
+        "Pred stranko (en na vrstico)",
+        "מול הלקוח (אחד בכל שורה)",
+    ),
+    "edit.frontstage_hint": (
+        "What staff and systems do in the customer's view",
+        "Ce fac angajații și sistemele sub ochii clientului",
+        "Что сотрудники и системы делают на глазах у клиента",
+        "Kaj osebje in sistemi počnejo pred očmi stranke",
+        "מה העובדים והמערכות עושים מול עיני הלקוח",
+    ),
+    "edit.backstage": (
+        "Backstage (one per line)",
+        "În culise (câte un element pe rând)",
+        "Бэк-офис (по одному в строке)",
+        "Za odrom (en na vrstico)",
+        "מאחורי הקלעים (אחד בכל שורה)",
+    ),
+    "edit.backstage_hint": (
+        "What staff and systems do out of the customer's sight",
+        "Ce fac angajații și sistemele departe de ochii clientului",
+        "Что сотрудники и системы делают вне поля зрения клиента",
+        "Kaj osebje in sistemi počnejo zunaj pogleda stranke",
+        "מה העובדים והמערכות עושים הרחק מעיני הלקוח",
+    ),
+    "edit.support": (
+        "Support processes (one per line)",
+        "Procese de suport (câte unul pe rând)",
+        "Процессы поддержки (по одному в строке)",
+        "Podporni procesi (en na vrstico)",
+        "תהליכי תמיכה (אחד בכל שורה)",
+    ),
+    "edit.support_hint": (
+        "Systems, partners and processes the step relies on",
+        "Sisteme, parteneri și procese pe care se bazează pasul",
+        "Системы, партнёры и процессы, на которые опирается шаг",
+        "Sistemi, partnerji in procesi, na katere se korak opira",
+        "מערכות, שותפים ותהליכים שהצעד נשען עליהם",
+    ),
+    "edit.owner": (
+        "Owner",
+        "Responsabil",
+        "Ответственный",
+        "Lastnik",
+        "אחראי",
+    ),
+    "edit.owner_hint": (
+        "The department or team that owns this step",
+        "Departamentul sau echipa responsabilă de acest pas",
+        "Отдел или команда, отвечающие за этот шаг",
+        "Oddelek ali ekipa, ki je lastnik tega koraka",
+        "המחלקה או הצוות שאחראים על הצעד",
+    ),
     # paths (Sankey) on the analytics page
     "an.paths": (
         "Paths (Sankey)",

@@ -1,6 +1,6 @@
-// The map editor: one step's fields with live selector validation, step structure (add, move,
-// delete), stages (add, rename, move, delete when empty), the YAML, version history with diffs
-// and restore, and comments on steps.
+// The map editor: one step's fields and lanes with live selector validation, step structure
+// (add, move, delete), stages (add, rename, move, delete when empty), the YAML, version history
+// with diffs and restore, and comments on steps.
 import { t, api, el, clear, num, message, debounce } from "./app.js";
 
 const page = document.getElementById("edit-page");
@@ -33,6 +33,19 @@ function say(text, kind = "ok") {
 }
 
 const textOf = (value) => (value === null || value === undefined ? "" : typeof value === "string" ? value : value[mapLang] ?? Object.values(value)[0] ?? "");
+
+// The list lanes edited as one item per line; pain points as "severity: text" lines.
+const LANES = ["gains", "physical_evidence", "frontstage", "backstage", "support"];
+const laneField = (lane) => document.getElementById(`s-${lane.replace(/_/g, "-")}`);
+const linesOf = (text) => text.split("\n").map((x) => x.trim()).filter(Boolean);
+const painLine = (pain) => `${pain.severity || "medium"}: ${textOf(pain.text)}`;
+
+/** "high: text" → {severity: "high", text}; a line without a "word:" prefix is medium. The
+ * server refuses a word that is not a severity, with the line's number. */
+function parsePain(line) {
+  const found = /^([A-Za-z]+)\s*:\s*(.+)$/.exec(line);
+  return found ? { severity: found[1].toLowerCase(), text: found[2].trim() } : { severity: "medium", text: line };
+}
 
 function findStep(stepId) {
   for (const stage of model.stages) for (const step of stage.steps || []) if (step.id === stepId) return step;
@@ -145,6 +158,10 @@ function selectStep(stepId) {
   const thoughts = document.getElementById("s-thoughts");
   thoughts.value = (step.thoughts || []).map(textOf).join("\n");
   thoughts.disabled = (step.thoughts || []).some((x) => typeof x !== "string");
+  document.getElementById("s-emotion-label").value = textOf(step.emotion_label);
+  document.getElementById("s-pain-points").value = (step.pain_points || []).map(painLine).join("\n");
+  for (const lane of LANES) laneField(lane).value = (step[lane] || []).map(textOf).join("\n");
+  document.getElementById("s-owner").value = textOf(step.owner);
   matchInput.value = step.match || "";
   document.getElementById("s-message").value = "";
   checkSelector();
@@ -200,6 +217,16 @@ stepForm.addEventListener("submit", async (event) => {
   const thoughts = document.getElementById("s-thoughts");
   const lines = thoughts.value.split("\n").map((x) => x.trim()).filter(Boolean);
   if (!thoughts.disabled && lines.join("\n") !== (step.thoughts || []).map(textOf).join("\n")) body.thoughts = lines;
+  const emotionLabel = document.getElementById("s-emotion-label").value.trim();
+  if (emotionLabel !== textOf(step.emotion_label)) body.emotion_label = emotionLabel || null;
+  const pains = linesOf(document.getElementById("s-pain-points").value).map(parsePain);
+  if (pains.map(painLine).join("\n") !== (step.pain_points || []).map(painLine).join("\n")) body.pain_points = pains;
+  for (const lane of LANES) {
+    const items = linesOf(laneField(lane).value);
+    if (items.join("\n") !== (step[lane] || []).map(textOf).join("\n")) body[lane] = items;
+  }
+  const owner = document.getElementById("s-owner").value.trim();
+  if (owner !== textOf(step.owner)) body.owner = owner || null;
   const match = matchInput.value.trim();
   if (match !== (step.match || "")) body.match = match || null;
   const note = document.getElementById("s-message").value.trim();
