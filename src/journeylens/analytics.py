@@ -166,10 +166,7 @@ class AnalyticsMixin:
                         touchpoint_channels=self.touchpoint_channels(),
                     ),
                 )
-        designed = {
-            step.id: [str(p.text) for p in step.pain_points] for _, step in spec.journey_map.steps()
-        }
-        return measured, rank(measured, PainSpec(spec), designed), checked
+        return measured, rank(measured, PainSpec(spec)), checked
 
     def moments(self, spec: LiveSpec, *, engine: EngineName = "duckdb", **options: Any) -> Moments:
         with self.journeys(engine, **options) as prepared:

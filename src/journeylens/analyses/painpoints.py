@@ -46,6 +46,7 @@ from journeylens.analyses.live import LiveMap, LiveSpec, SentimentFn, StepLive, 
 from journeylens.engine import Journeys
 from journeylens.engine import expr as E
 from journeylens.errors import JourneylensError
+from journeylens.model.common import localize
 
 Z95 = 1.959964
 #: Excess below this share of a step's customers is not a pain point, however significant.
@@ -225,8 +226,14 @@ def _split(s: StepLive) -> str:
     return f"; {high.label} {_pct(high.rate or 0.0)} vs {low.label} {_pct(low.rate or 0.0)}"
 
 
-def rank(live: LiveMap, spec: PainSpec, designed: dict[str, list[str]] | None = None) -> PainPoints:
-    """Pain points from a measured map, worst first."""
+def rank(live: LiveMap, spec: PainSpec) -> PainPoints:
+    """Pain points from a measured map, worst first, beside the pain points the map's
+    designers wrote on each step (in the map's language)."""
+    journey_map = spec.live.journey_map
+    designed = {
+        step.id: [localize(p.text, journey_map.language) for p in step.pain_points]
+        for _, step in journey_map.steps()
+    }
     found = signals_of(live, spec)
     points = []
     for s in live.steps:
@@ -246,7 +253,7 @@ def rank(live: LiveMap, spec: PainSpec, designed: dict[str, list[str]] | None = 
                 affected=affected,
                 customers=s.customers,
                 signals=tuple(sorted(found[s.step], key=lambda g: -g.affected)),
-                designed=tuple((designed or {}).get(s.step, [])),
+                designed=tuple(designed.get(s.step, [])),
             )
         )
     points.sort(key=lambda p: (-p.score, p.step))
@@ -258,12 +265,7 @@ def painpoints(
     journeys: Journeys, spec: PainSpec, *, sentiment: SentimentFn | None = None
 ) -> PainPoints:
     """Measure the map and rank its pain points."""
-    live = live_map(journeys, spec.live, sentiment=sentiment)
-    designed = {
-        step.id: [p.text if isinstance(p.text, str) else str(p.text) for p in step.pain_points]
-        for _, step in spec.live.journey_map.steps()
-    }
-    return rank(live, spec, designed)
+    return rank(live_map(journeys, spec.live, sentiment=sentiment), spec)
 
 
 @dataclass(frozen=True)

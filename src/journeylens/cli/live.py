@@ -145,6 +145,10 @@ def _context(ctx: click.Context) -> tuple[Workspace, Any, dict[str, Any]]:
     return workspace, engine, options
 
 
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
@@ -199,7 +203,7 @@ def live_command(ctx: click.Context, /, map_ref: str, as_json: bool, **scope: An
     workspace, engine, options = _context(ctx)
     measured, _ = workspace.live(_spec(workspace, map_ref, **scope), engine=engine, **options)
     if as_json:
-        click.echo(json.dumps(measured.to_dict(), indent=2, ensure_ascii=False))
+        _print_json(measured.to_dict())
     else:
         click.echo("\n".join(live_lines(measured)))
 
@@ -222,7 +226,7 @@ def painpoints_command(ctx: click.Context, /, map_ref: str, as_json: bool, **sco
     workspace, engine, options = _context(ctx)
     _, pains = workspace.live(_spec(workspace, map_ref, **scope), engine=engine, **options)
     if as_json:
-        click.echo(json.dumps(pains.to_dict(), indent=2, ensure_ascii=False))
+        _print_json(pains.to_dict())
     else:
         click.echo("\n".join(pain_lines(pains)))
 
@@ -243,7 +247,7 @@ def moments_command(ctx: click.Context, /, map_ref: str, as_json: bool, **scope:
     spec = _spec(workspace, map_ref, **scope)
     result: Moments = workspace.moments(spec, engine=engine, **options)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        _print_json(result.to_dict())
         return
     click.echo(f"{'step':<26} {'outcome':<10} {'reached':>8} {'not':>8} {'diff':>7} odds ratio")
     for m in result.moments:
@@ -322,7 +326,7 @@ def drivers_command(
     )
     result: Drivers = workspace.analyze("drivers", spec, engine=engine, **options)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        _print_json(result.to_dict())
         return
     click.echo(
         f"{result.target}: {_pct(result.target_rate)} of {result.population:,} "
@@ -389,7 +393,7 @@ def segments_command(
     if as_json:
         data = result.to_dict()
         data["saved"] = [str(path) for path in saved]
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        _print_json(data)
         return
     click.echo(f"{result.k} segments of {result.rows:,} {result.unit}s ({result.chosen_by})")
     for segment in result.segments:
@@ -445,7 +449,7 @@ def support_command(
     )
     result: SupportDemand = workspace.analyze("support", spec, engine=engine, **options)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        _print_json(result.to_dict())
         return
     for d in result.steps:
         click.echo(
@@ -497,7 +501,7 @@ def conformance_command(
     )
     result: Conformance = workspace.analyze("conformance", spec, engine=engine, **options)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        _print_json(result.to_dict())
         return
     click.echo(
         f"{result.conforming:,} of {result.journeys:,} journeys ({_pct(result.conformance)}) "
@@ -579,7 +583,7 @@ def whatif_command(
     if as_json:
         data = model.to_dict()
         data["what_if"] = [plain(w) for w in tried]
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        _print_json(data)
         return
     click.echo(
         f"{model.journeys:,} journeys; conversion ({model.conversion_step}) observed "
