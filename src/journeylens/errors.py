@@ -64,3 +64,19 @@ class RenderError(JourneylensError):
 
 class WorkspaceError(JourneylensError):
     """The workspace on disk is missing or unusable (no journeylens.yaml, unknown map id...)."""
+
+
+class SurveyLinkError(JourneylensError):
+    """A survey link that cannot be answered; the message is safe to show the respondent."""
+
+
+class InvalidSurveyLink(SurveyLinkError):
+    """The link was changed, cut short, or not made with this workspace's key."""
+
+
+class ExpiredSurveyLink(SurveyLinkError):
+    """The link was genuine but its validity has passed."""
+
+
+class SurveyAlreadyAnswered(SurveyLinkError):
+    """The link has been used: one answer per link."""

@@ -44,10 +44,11 @@ from journeylens.render.journey_map import render_svg
 from journeylens.store import database
 from journeylens.store.identity import IdentityExplanation, StitchReport, explain, resolve, stitch
 from journeylens.store.identity import erase as erase_identity
-from journeylens.store.loading import BatchReport, load_file
+from journeylens.store.loading import BatchReport, load_file, pseudonym_key_from_env
 from journeylens.store.progress import LoadProgress as LoadProgress
 from journeylens.store.progress import ProgressCallback
 from journeylens.store.queries import Batch, QuarantinedRow, list_batches, list_quarantine
+from journeylens.surveying import SurveysMixin
 
 EXAMPLES = ("running-shoes",)
 SOURCES_DIR = "sources"
@@ -74,6 +75,10 @@ class DataMixin:
     @property
     def settings(self) -> WorkspaceFile:
         """Provided by :class:`Workspace`."""
+        raise NotImplementedError
+
+    def erase_survey_identifier(self, identifier: str) -> int:
+        """Provided by :class:`SurveysMixin`."""
         raise NotImplementedError
 
     def sources(self) -> list[SourceSpec]:
@@ -159,7 +164,7 @@ class DataMixin:
                             display=display_path(path),
                             known_channels=channels,
                             known_touchpoints=touchpoints,
-                            pseudonym_key=_pseudonym_key(),
+                            pseudonym_key=pseudonym_key_from_env(),
                             progress=progress,
                         )
                     )
@@ -171,7 +176,7 @@ class DataMixin:
             return stitch(con, max_strong=max_strong, max_weak=max_weak)
 
     def _resolve(self, con: object, identifier: str) -> tuple[str, str]:
-        found = resolve(con, identifier, pseudonym_key=_pseudonym_key())  # type: ignore[arg-type]
+        found = resolve(con, identifier, pseudonym_key=pseudonym_key_from_env())  # type: ignore[arg-type]
         if not found:
             raise WorkspaceError(
                 f"no identifier {identifier!r} in the store "
@@ -193,7 +198,10 @@ class DataMixin:
         with database.writer(self.root) as con:
             id_type, id_value = self._resolve(con, identifier)
             mention = identifier.partition(":")[2] if ":" in identifier else identifier
-            return erase_identity(con, id_type, id_value, mention=mention)
+            erased = erase_identity(con, id_type, id_value, mention=mention)
+        if ":" in identifier:
+            self.erase_survey_identifier(identifier)
+        return erased
 
     def demo_data(
         self, *, events: int = 100_000, seed: int = 7, load: bool = False
@@ -242,7 +250,7 @@ class DataMixin:
             return export_events(con, path, chosen, limit_customers=limit_customers)
 
 
-class Workspace(DataMixin, AnalyticsMixin):
+class Workspace(SurveysMixin, DataMixin, AnalyticsMixin):
     """A journeylens workspace on disk (``journeylens.yaml`` + ``maps/``)."""
 
     def __init__(self, root: Path) -> None:
@@ -583,7 +591,3 @@ def _stem_id(path: Path) -> str | None:
     stem = path.name.split(".")[0]
     value = slug(stem, "")
     return value or None
-
-
-def _pseudonym_key() -> str | None:
-    return os.environ.get("JOURNEYLENS_PSEUDONYM_KEY") or None

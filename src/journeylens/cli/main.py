@@ -16,6 +16,7 @@ from journeylens.cli.analyze import analyze, engine_options
 from journeylens.cli.export import export_events
 from journeylens.cli.live import pain_lines, render_live, scope_options
 from journeylens.cli.serve import demo_admin, serve, users
+from journeylens.cli.survey import survey
 from journeylens.errors import Issue, JourneylensError, ValidationError
 from journeylens.render import FORMATS
 from journeylens.workspace import EXAMPLES, LoadProgress, Workspace
@@ -640,6 +641,7 @@ cli.add_command(analyze)
 cli.add_command(serve)
 cli.add_command(users)
 cli.add_command(export_events)
+cli.add_command(survey)
 
 
 def main() -> None:

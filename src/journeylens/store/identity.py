@@ -165,6 +165,62 @@ def stitch(
     )
 
 
+def attach(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
+    """Give customer keys to new single-identifier events (survey answers) without a re-stitch.
+
+    An event with one identifier adds no edge, so the last stitch's components still hold: a
+    known identifier lends its customer's key (a flagged one none, as in a stitch), and an
+    identifier seen nowhere else becomes a customer of its own with the key a stitch would
+    give it. Events with several identifiers, or a new identifier also seen on older
+    unstitched events, wait for ``journeylens stitch``. Returns how many events got a key.
+    """
+    stitched = con.execute("SELECT EXISTS (SELECT 1 FROM identities)").fetchone()
+    if not batch_ids or not (stitched and stitched[0]):
+        return 0
+    marks = ", ".join("?" * len(batch_ids))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE jl_single AS
+            SELECT ei.event_id, any_value(ei.id_type) AS id_type, any_value(ei.id_value) AS id_value
+            FROM events e JOIN event_identifiers ei USING (event_id)
+            WHERE e.batch_id IN ({marks}) AND e.customer_key IS NULL
+            GROUP BY ei.event_id HAVING count(*) = 1
+            """,
+            batch_ids,
+        )
+        con.execute(
+            f"""
+            INSERT INTO identities
+            SELECT DISTINCT s.id_type, s.id_value,
+                   'c_' || substr(md5(s.id_type || ':' || s.id_value), 1, 16), false, NULL, now()
+            FROM jl_single s
+            WHERE NOT EXISTS (SELECT 1 FROM identities i
+                              WHERE i.id_type = s.id_type AND i.id_value = s.id_value)
+              AND NOT EXISTS (SELECT 1 FROM event_identifiers o JOIN events e USING (event_id)
+                              WHERE o.id_type = s.id_type AND o.id_value = s.id_value
+                                AND e.batch_id NOT IN ({marks}))
+              AND NOT EXISTS (SELECT 1 FROM identity_links l
+                              WHERE (l.id_type_a = s.id_type AND l.id_value_a = s.id_value)
+                                 OR (l.id_type_b = s.id_type AND l.id_value_b = s.id_value))
+            """,
+            batch_ids,
+        )
+        row = con.execute(
+            """
+            UPDATE events SET customer_key = i.customer_key
+            FROM jl_single s JOIN identities i USING (id_type, id_value)
+            WHERE events.event_id = s.event_id AND NOT i.flagged
+            """
+        ).fetchone()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(row[0]) if row else 0
+
+
 # -- explaining and erasing ------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ Counts always reconcile: rows read = accepted + quarantined + duplicates.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tempfile
 import time
@@ -64,6 +65,11 @@ class BatchReport:
 def ident(name: str) -> str:
     """A quoted SQL identifier: any column name, never SQL."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def pseudonym_key_from_env() -> str | None:
+    """The keyed-hash secret for identifiers, when the deployment sets one."""
+    return os.environ.get("JOURNEYLENS_PSEUDONYM_KEY") or None
 
 
 def file_checksum(path: Path) -> str:
@@ -253,6 +259,27 @@ def normalise_identifier(id_type: str, value: str, *, country_code: str | None) 
             f"WHEN {digits} LIKE '00%' THEN '+' || substr({digits}, 3) "
             f"ELSE {with_country} END"
         )
+    return cleaned
+
+
+def normalised_value(id_type: str, value: str, *, country_code: str | None = None) -> str | None:
+    """One identifier normalised in Python exactly as :func:`normalise_identifier` does in SQL
+    (for identifiers that arrive one at a time, such as a survey link's)."""
+    cleaned = value.strip(" ") or None
+    if cleaned is None:
+        return None
+    if id_type in ("email", "ticket_requester"):
+        return re.sub(r"[\t\n\f\r\v ]+", "", cleaned.lower()) or None
+    if id_type == "phone":
+        digits = re.sub(r"[^0-9+]", "", cleaned)
+        if not digits:
+            return None
+        if digits.startswith("+"):
+            return "+" + re.sub(r"[^0-9]", "", digits)
+        if digits.startswith("00"):
+            return "+" + digits[2:]
+        local = digits.removeprefix("+").lstrip("0")
+        return f"+{country_code}{local}" if country_code else f"+{local}"
     return cleaned
 
 

@@ -21,7 +21,16 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from journeylens._version import __version__
 from journeylens.errors import JourneylensError, StoreBusyError, ValidationError
-from journeylens.web import api, api_analytics, api_edit, api_export, api_personas, pages
+from journeylens.web import (
+    api,
+    api_analytics,
+    api_edit,
+    api_export,
+    api_personas,
+    api_surveys,
+    pages,
+    survey_pages,
+)
 from journeylens.web.accounts import Accounts
 from journeylens.web.live_cache import LiveCache, NoData
 from journeylens.workspace import Workspace
@@ -39,7 +48,8 @@ class _SecurityHeaders(BaseHTTPMiddleware):
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
+        if not request.url.path.startswith("/s/"):  # survey pages may be embedded
+            response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
         if request.url.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
@@ -68,13 +78,16 @@ def create_app(root: Path | str, *, secure_cookies: bool = False) -> FastAPI:
     app.state.accounts = open_accounts(workspace.root)
     app.state.live_cache = LiveCache(workspace)
     app.state.secure_cookies = secure_cookies
+    app.state.survey_limit = survey_pages.RateLimit()
     app.add_middleware(_SecurityHeaders)
     app.include_router(api.router)
     app.include_router(api_edit.router)
     app.include_router(api_analytics.router)
     app.include_router(api_export.router)
     app.include_router(api_personas.router)
+    app.include_router(api_surveys.router)
     app.include_router(pages.router)
+    app.include_router(survey_pages.router)
     static = resources.files("journeylens.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 

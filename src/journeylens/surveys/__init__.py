@@ -1,0 +1,1 @@
+"""Surveys: signed invitations, one answer per invitation, mail, and answers as events."""
