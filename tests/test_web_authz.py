@@ -33,6 +33,9 @@ PUBLIC = {
     ("POST", "/api/login"),
     ("GET", "/login"),
     ("POST", "/login"),
+    # The survey response page: its sealed link is the respondent's only credential.
+    ("GET", "/s/{token}"),
+    ("POST", "/s/{token}"),
 }
 
 #: Pages check the role in the handler, not in a dependency: their roles are stated here.
@@ -46,6 +49,13 @@ PAGE_ROLES: dict[tuple[str, str], Role] = {
     ("GET", "/data"): "viewer",
     ("GET", "/admin"): "admin",
     ("POST", "/logout"): "viewer",
+    ("GET", "/surveys"): "viewer",
+    ("GET", "/surveys/{survey_id}"): "viewer",
+    ("GET", "/surveys/{survey_id}/answers.csv"): "viewer",
+    ("POST", "/surveys"): "editor",
+    ("POST", "/surveys/{survey_id}"): "editor",
+    ("POST", "/surveys/{survey_id}/link"): "editor",
+    ("POST", "/surveys-load"): "editor",
 }
 
 #: Roles that must not drift: whatever the dependencies say must agree with these.
@@ -64,6 +74,7 @@ PINNED: dict[tuple[str, str], Role] = {
 }
 
 MAP = "future-state"
+SURVEY = "support-call"
 TARGET_USER = "target"  # the user whose role the matrix changes (to the role it has)
 
 
@@ -143,6 +154,10 @@ PATH_VALUES: dict[str, Callable[[Context], str]] = {
     "name": lambda c: TARGET_USER,
     "fmt": lambda c: "svg",
     "persona_id": lambda c: "p-ana",
+    "survey_id": lambda c: SURVEY,
+    "token": lambda c: c.site.workspace.survey_invitation(
+        SURVEY, f"email:matrix{c.fresh()}@example.com"
+    )[0],
 }
 
 #: Bodies (and query strings) that make an allowed call succeed; other routes get none.
@@ -171,7 +186,26 @@ BODIES: dict[tuple[str, str], Callable[[Context], dict[str, Any]]] = {
     },
     ("POST", "/api/maps/{map_id}/steps/{step_id}/move"): lambda c: {"json": {"direction": "later"}},
     ("GET", "/api/analytics/conformance"): lambda c: {"params": {"map": MAP}},
+    ("PUT", "/api/surveys/{survey_id}"): lambda c: {
+        "json": {"yaml": c.site.workspace.survey_text(SURVEY)[1]}
+    },
+    ("POST", "/api/surveys"): lambda c: {"json": {"yaml": _new_survey(c)}},
+    ("POST", "/api/surveys/{survey_id}/links"): lambda c: {
+        "json": {"identifier": f"email:link{c.fresh()}@example.com"}
+    },
+    ("POST", "/s/{token}"): lambda c: {"data": {"csat": "4"}},
+    ("POST", "/surveys"): lambda c: {"data": {"text": _new_survey(c)}},
+    ("POST", "/surveys/{survey_id}"): lambda c: {
+        "data": {"text": c.site.workspace.survey_text(SURVEY)[1]}
+    },
+    ("POST", "/surveys/{survey_id}/link"): lambda c: {
+        "data": {"identifier": f"email:page{c.fresh()}@example.com"}
+    },
 }
+
+
+def _new_survey(c: Context) -> str:
+    return f"id: matrix-{c.fresh()}\nname: Matrix\nquestions: [{{id: q, kind: nps, text: Q}}]\n"
 
 
 def _order(endpoint: Endpoint) -> tuple[int, str, str]:
@@ -260,7 +294,7 @@ def _call(
         role = caller  # type: ignore[assignment]
         client, csrf = sessions[role]
         if endpoint.method != "GET":
-            options.setdefault("data", {"csrf_token": csrf})
+            options["data"] = {"csrf_token": csrf, **options.get("data", {})}
         if endpoint.path.endswith("/logout"):  # sign out a session of its own
             fresh = site.client(follow_redirects=False)
             with fresh:
@@ -269,6 +303,10 @@ def _call(
                 options["data"] = {"csrf_token": signed.json()["csrf"]}
                 response = fresh.request(endpoint.method, path, **options)
                 assert fresh.get("/api/me").status_code == 401, "the session outlived sign-out"
+            return Cell(response.status_code, response.headers.get("location", ""))
+        if endpoint.key == ("POST", "/login"):  # signing in again would replace the session
+            with site.client(follow_redirects=False) as fresh:
+                response = fresh.request(endpoint.method, path, **options)
             return Cell(response.status_code, response.headers.get("location", ""))
         response = client.request(endpoint.method, path, **options)
     return Cell(response.status_code, response.headers.get("location", ""))
@@ -370,7 +408,7 @@ def test_authorization_matrix(
     )
     with capsys.disabled():
         print("\n" + table)
-    assert problems == []
+    assert problems == [], '\n'.join(problems)
     # Anonymous gets in exactly where it should, and everywhere else it is refused.
     assert public_seen == {key for key in PUBLIC if key in {e.key for e in endpoints(site.app)}}
     assert {("GET", "/openapi.json"), ("POST", "/api/login")} <= public_seen

@@ -183,12 +183,16 @@ class SurveysMixin:
         return [c.model for c in checked if c.model is not None]
 
     def survey(self, survey_id: str) -> Survey:
-        for loaded in self.check_surveys():
+        checked = self.check_surveys()
+        for loaded in checked:
             tree_id = loaded.tree.get("id") if isinstance(loaded.tree, dict) else None
             if tree_id == survey_id:
                 if loaded.model is None:
                     raise ValidationError(loaded.issues)
                 return loaded.model
+        for loaded in checked:  # its file cannot even be read as a survey
+            if loaded.path.stem == survey_id and loaded.issues:
+                raise ValidationError(loaded.issues)
         known = ", ".join(sorted(s.stem for s in self.survey_files())) or "none"
         raise WorkspaceError(f"no survey {survey_id!r} (surveys: {known})")
 

@@ -48,7 +48,7 @@ from journeylens.store.loading import BatchReport, load_file, pseudonym_key_from
 from journeylens.store.progress import LoadProgress as LoadProgress
 from journeylens.store.progress import ProgressCallback
 from journeylens.store.queries import Batch, QuarantinedRow, list_batches, list_quarantine
-from journeylens.surveying import SurveysMixin
+from journeylens.surveying import SURVEYS_DIR, SurveysMixin
 
 EXAMPLES = ("running-shoes",)
 SOURCES_DIR = "sources"
@@ -328,7 +328,19 @@ class Workspace(SurveysMixin, DataMixin, AnalyticsMixin):
         return checked
 
     def validate(self, paths: Sequence[Path] | None = None) -> list[Issue]:
-        return self.check(paths).issues
+        """Every issue in the workspace's files (maps, ``journeylens.yaml``, surveys), or in
+        ``paths`` only."""
+        surveys_dir = (self.root / SURVEYS_DIR).resolve()
+        survey_paths = [p for p in paths or [] if p.resolve().parent == surveys_dir]
+        others = [p for p in paths or [] if p not in survey_paths]
+        issues = self.check(others).issues if others or paths is None else []
+        if paths is None or survey_paths:
+            try:
+                checked = self.check_surveys(survey_paths if paths is not None else None)
+            except ValidationError:  # the workspace file itself is broken: reported above
+                checked = []
+            issues.extend(i for c in checked for i in c.issues)
+        return sorted(issues)
 
     def _valid_check(self) -> WorkspaceCheck:
         check = self.check()

@@ -108,7 +108,11 @@ def writer(
         lock.truncate()
         lock.write(str(os.getpid()))
         lock.flush()
-        con = duckdb.connect(str(path))
+        try:
+            con = duckdb.connect(str(path))
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            # A reader (another process, or this one) has the file open.
+            raise StoreBusyError(f"the store is being read: {exc}") from None
         try:
             _configure(con, memory_limit=memory_limit, threads=threads)
             con.execute(f"SET temp_directory = '{_quoted_path(path.parent / 'tmp')}'")

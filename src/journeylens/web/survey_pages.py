@@ -318,7 +318,7 @@ def _detail(
             for q in survey.questions
         },
         comments=comments,
-        text=current if text is None else text,
+        yaml_text=current if text is None else text,
         issues=issues or [],
         saved=saved,
         link=link,
