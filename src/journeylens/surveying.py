@@ -153,14 +153,19 @@ class SurveysMixin:
     def survey_files(self) -> list[Path]:
         return sorted((self.root / SURVEYS_DIR).glob("*.y*ml"))
 
-    def check_surveys(self, paths: Sequence[Path] | None = None) -> list[Loaded[Survey]]:
-        """Every survey file read and checked: fields, translations, and what it refers to."""
+    def check_surveys(
+        self, paths: Sequence[Path] | None = None, *, shown_as: Path | None = None
+    ) -> list[Loaded[Survey]]:
+        """Every survey file read and checked: fields, translations, and what it refers to.
+
+        ``shown_as`` names the file issues are reported in (a draft checked for its file)."""
         settings = self.settings
         steps = {step.id for m in self.maps() for _, step in m.steps()}
         checked: list[Loaded[Survey]] = []
         seen: dict[str, str] = {}
         for path in paths if paths is not None else self.survey_files():
-            loaded = load_document(path, Survey, display=display_path(path))
+            shown = display_path(shown_as or path)
+            loaded = load_document(path, Survey, display=shown)
             if loaded.model is not None:
                 for issue in _references(loaded, loaded.model, settings, steps):
                     loaded.issues.append(issue)
@@ -260,7 +265,11 @@ class SurveysMixin:
         draft = drafts / f"survey-{survey_id or 'new'}.{datetime.now(UTC).timestamp()}.yaml"
         draft.write_text(text, encoding="utf-8")
         try:
-            loaded = self.check_surveys([draft])[0]
+            if survey_id is None:
+                shown = self.root / SURVEYS_DIR / "new.yaml"
+            else:
+                shown = self.survey_path(survey_id)
+            loaded = self.check_surveys([draft], shown_as=shown)[0]
             errors = [i for i in loaded.issues if i.severity == "error"]
             if loaded.model is None or errors:
                 raise ValidationError(errors or loaded.issues)

@@ -1435,6 +1435,20 @@ _TABLE: dict[str, tuple[str, str, str, str, str]] = {
         "Prenesi odgovore (CSV)",
         "הורדת תשובות (CSV)",
     ),
+    "surveys.satisfied": (
+        "satisfied (4–5)",
+        "mulțumiți (4–5)",
+        "довольны (4–5)",
+        "zadovoljni (4–5)",
+        "מרוצים (4–5)",
+    ),
+    "surveys.easy": (
+        "found it easy (5–7)",
+        "ușor (5–7)",
+        "легко (5–7)",
+        "enostavno (5–7)",
+        "קל (5–7)",
+    ),
     "surveys.comments": ("Comments", "Comentarii", "Комментарии", "Komentarji", "הערות"),
 }
 
