@@ -46,3 +46,16 @@ def test_every_command_is_in_the_cli_reference() -> None:
             for flag in getattr(option, "opts", []):
                 if flag.startswith("--") and flag != "--help":
                     assert f"`{flag}" in text, f"{name} {flag}"
+
+
+def test_every_field_of_a_survey_is_in_the_survey_reference() -> None:
+    from journeylens.model import survey
+
+    text = (DOCS / "surveys.md").read_text()
+    missing = sorted(
+        f"{model.__name__}.{name}"
+        for model in (survey.Survey, survey.Question, survey.Choice, survey.Invitation)
+        for name in model.model_fields
+        if f"`{name}`" not in text
+    )
+    assert missing == []

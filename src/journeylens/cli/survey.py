@@ -124,7 +124,7 @@ def validate(ctx: click.Context, survey_ids: tuple[str, ...]) -> None:
     help="Also write a QR code of the link (.svg or .png).",
 )
 @click.option("--embed", is_flag=True, help="Also print an iframe snippet for a web page.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def link(
     ctx: click.Context,
@@ -229,7 +229,7 @@ def send(
 
 @survey.command()
 @click.argument("survey_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option(
     "--csv",
     "csv_path",
