@@ -136,6 +136,8 @@ class FlushReport:
 
 class SurveysMixin:
     root: Path
+    #: Every survey checked, and the files' signature it was checked at.
+    _surveys_checked: tuple[tuple[tuple[str, int, int], ...], list[Loaded[Survey]]] | None = None
 
     # Provided by the workspace façade.
     @property
@@ -149,6 +151,9 @@ class SurveysMixin:
     def state_dir(self) -> Path:
         raise NotImplementedError
 
+    def files_signature(self, *extra: Path) -> tuple[tuple[str, int, int], ...]:
+        raise NotImplementedError
+
     # -- definitions ---------------------------------------------------------------------------
     def survey_files(self) -> list[Path]:
         return sorted((self.root / SURVEYS_DIR).glob("*.y*ml"))
@@ -158,12 +163,28 @@ class SurveysMixin:
     ) -> list[Loaded[Survey]]:
         """Every survey file read and checked: fields, translations, and what it refers to.
 
-        ``shown_as`` names the file issues are reported in (a draft checked for its file)."""
+        ``shown_as`` names the file issues are reported in (a draft checked for its file).
+        The check of every survey is reused while no file changed."""
+        if paths is None and shown_as is None:
+            signature = self.files_signature(*self.survey_files())
+            cached = self._surveys_checked
+            if cached is not None and cached[0] == signature:
+                return list(cached[1])
+            checked = self._check_survey_files(self.survey_files(), None)
+            self._surveys_checked = (signature, checked)
+            return list(checked)
+        return self._check_survey_files(
+            list(paths) if paths is not None else self.survey_files(), shown_as
+        )
+
+    def _check_survey_files(
+        self, paths: Sequence[Path], shown_as: Path | None
+    ) -> list[Loaded[Survey]]:
         settings = self.settings
         steps = {step.id for m in self.maps() for _, step in m.steps()}
         checked: list[Loaded[Survey]] = []
         seen: dict[str, str] = {}
-        for path in paths if paths is not None else self.survey_files():
+        for path in paths:
             shown = display_path(shown_as or path)
             loaded = load_document(path, Survey, display=shown)
             if loaded.model is not None:

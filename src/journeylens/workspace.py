@@ -47,7 +47,13 @@ from journeylens.store.identity import erase as erase_identity
 from journeylens.store.loading import BatchReport, load_file, pseudonym_key_from_env
 from journeylens.store.progress import LoadProgress as LoadProgress
 from journeylens.store.progress import ProgressCallback
-from journeylens.store.queries import Batch, QuarantinedRow, list_batches, list_quarantine
+from journeylens.store.queries import (
+    Batch,
+    QuarantinedRow,
+    known_identifiers,
+    list_batches,
+    list_quarantine,
+)
 from journeylens.surveying import SURVEYS_DIR, SurveysMixin
 
 EXAMPLES = ("running-shoes",)
@@ -227,6 +233,11 @@ class DataMixin:
         with database.reader(self.root) as con:
             return list_batches(con)
 
+    def known_identifiers(self, id_type: str = "email", limit: int = 5) -> list[str]:
+        """A few identifiers of stitched customers (``type:value``), e.g. to try a survey."""
+        with database.reader(self.root) as con:
+            return known_identifiers(con, id_type, limit)
+
     def quarantine(
         self, batch: int | None = None, limit: int | None = None
     ) -> list[QuarantinedRow]:
@@ -317,15 +328,24 @@ class Workspace(SurveysMixin, DataMixin, AnalyticsMixin):
         as the web app asks for maps on every request)."""
         if paths is not None:
             return check_workspace(self.root, list(paths))
-        files = [self.root / WORKSPACE_FILE, *map_files(self.root)]
-        signature = tuple(
-            (str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists()
-        )
+        signature = self.files_signature()
         if self._checked is not None and self._checked[0] == signature:
             return self._checked[1]
         checked = check_workspace(self.root, None)
         self._checked = (signature, checked)
         return checked
+
+    def files_signature(self, *extra: Path) -> tuple[tuple[str, int, int], ...]:
+        """What the workspace's files look like on disk: any edit changes it."""
+        files = [self.root / WORKSPACE_FILE, *map_files(self.root), *extra]
+        found = []
+        for file in files:
+            try:
+                stat = file.stat()
+            except FileNotFoundError:
+                continue
+            found.append((str(file), stat.st_mtime_ns, stat.st_size))
+        return tuple(found)
 
     def validate(self, paths: Sequence[Path] | None = None) -> list[Issue]:
         """Every issue in the workspace's files (maps, ``journeylens.yaml``, surveys), or in
@@ -352,8 +372,11 @@ class Workspace(SurveysMixin, DataMixin, AnalyticsMixin):
 
     @property
     def settings(self) -> WorkspaceFile:
-        """The validated ``journeylens.yaml``; raises :class:`ValidationError` if invalid."""
-        loaded = load_workspace_file(self.root)
+        """The validated ``journeylens.yaml``; raises :class:`ValidationError` if invalid.
+
+        Read through the cached check (parsing YAML is slow; the file rarely changes): treat
+        it as read-only and change a deep copy."""
+        loaded = self.check().workspace
         if loaded.model is None or any(i.severity == "error" for i in loaded.issues):
             raise ValidationError(loaded.issues)
         return loaded.model

@@ -366,6 +366,13 @@ def demo(
     if then_serve:
         password = demo_admin(directory)
         click.echo(f"\nsign in as 'demo' with password {password}")
+        customers = workspace.known_identifiers("email", 1) if events else []
+        if customers:
+            token, _ = workspace.survey_invitation("support-call", customers[0], language="ro")
+            click.echo(
+                f"answer the support-call survey as {customers[0]} (in Romanian; the answer "
+                f"shows on the map's call-support step): http://127.0.0.1:{port}/s/{token}"
+            )
         ctx.obj = {"workspace": directory}
         ctx.invoke(serve, host="127.0.0.1", port=port, secure_cookies=False)
 

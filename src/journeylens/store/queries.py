@@ -58,3 +58,13 @@ def list_quarantine(
         sql += " LIMIT ?"
         params.append(int(limit))
     return [QuarantinedRow(*row) for row in con.execute(sql, params).fetchall()]
+
+
+def known_identifiers(con: duckdb.DuckDBPyConnection, id_type: str, limit: int) -> list[str]:
+    """Identifiers of stitched customers (``type:value``), for examples and demos."""
+    rows = con.execute(
+        "SELECT id_type || ':' || id_value FROM identities WHERE id_type = ? AND NOT flagged "
+        "AND customer_key IS NOT NULL ORDER BY customer_key, id_value LIMIT ?",
+        [id_type, limit],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
