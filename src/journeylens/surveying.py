@@ -137,7 +137,7 @@ class FlushReport:
 class SurveysMixin:
     root: Path
     #: Every survey checked, and the files' signature it was checked at.
-    _surveys_checked: tuple[tuple[tuple[str, int, int], ...], list[Loaded[Survey]]] | None = None
+    _surveys_checked: tuple[tuple[tuple[str, str], ...], list[Loaded[Survey]]] | None = None
 
     # Provided by the workspace façade.
     @property
@@ -151,7 +151,7 @@ class SurveysMixin:
     def state_dir(self) -> Path:
         raise NotImplementedError
 
-    def files_signature(self, *extra: Path) -> tuple[tuple[str, int, int], ...]:
+    def files_signature(self, *extra: Path) -> tuple[tuple[str, str], ...]:
         raise NotImplementedError
 
     # -- definitions ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ shells stay thin and never reach past it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterable, Sequence
@@ -266,7 +267,7 @@ class Workspace(SurveysMixin, DataMixin, AnalyticsMixin):
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._checked: tuple[tuple[tuple[str, int, int], ...], WorkspaceCheck] | None = None
+        self._checked: tuple[tuple[tuple[str, str], ...], WorkspaceCheck] | None = None
 
     # -- opening and creating ----------------------------------------------------------------
     @classmethod
@@ -335,16 +336,17 @@ class Workspace(SurveysMixin, DataMixin, AnalyticsMixin):
         self._checked = (signature, checked)
         return checked
 
-    def files_signature(self, *extra: Path) -> tuple[tuple[str, int, int], ...]:
-        """What the workspace's files look like on disk: any edit changes it."""
+    def files_signature(self, *extra: Path) -> tuple[tuple[str, str], ...]:
+        """The workspace's files by content digest: any edit changes it, however quick (a
+        modification time can repeat within the clock's tick; the files are small)."""
         files = [self.root / WORKSPACE_FILE, *map_files(self.root), *extra]
         found = []
         for file in files:
             try:
-                stat = file.stat()
+                digest = hashlib.blake2b(file.read_bytes(), digest_size=16).hexdigest()
             except FileNotFoundError:
                 continue
-            found.append((str(file), stat.st_mtime_ns, stat.st_size))
+            found.append((str(file), digest))
         return tuple(found)
 
     def validate(self, paths: Sequence[Path] | None = None) -> list[Issue]:
@@ -353,7 +355,10 @@ class Workspace(SurveysMixin, DataMixin, AnalyticsMixin):
         surveys_dir = (self.root / SURVEYS_DIR).resolve()
         survey_paths = [p for p in paths or [] if p.resolve().parent == surveys_dir]
         others = [p for p in paths or [] if p not in survey_paths]
-        issues = self.check(others).issues if others or paths is None else []
+        if paths is None:
+            issues = self.check().issues
+        else:
+            issues = self.check(others).issues if others else []
         if paths is None or survey_paths:
             try:
                 checked = self.check_surveys(survey_paths if paths is not None else None)
