@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import os
+import site
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -17,7 +23,7 @@ from journeylens.analyses.binding import Scope, bound_steps, outcome_step
 from journeylens.analyses.live import LiveMap, LiveSpec, live_map
 from journeylens.analyses.painpoints import odds_ratio
 from journeylens.cli.main import cli
-from journeylens.engine import Engine
+from journeylens.engine import Engine, Journeys
 from journeylens.model.journey_map import JourneyMap
 from journeylens.render.journey_map import render_svg
 from journeylens.workspace import Workspace
@@ -121,10 +127,26 @@ def shop_rows() -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-def shop(engine: Engine, tmp_path: Path) -> LiveMap:
-    journeys = journeys_of(engine, shop_rows(), tmp_path)
-    return live_map(journeys, LiveSpec(SHOP, within=7 * D, long_wait=300))
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def shop_journeys(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Journeys]:
+    """The shop's journeys, prepared once per engine for the tests that only read them (on
+    Spark, preparing and measuring take seconds each)."""
+    from journeylens.engine import duckdb_engine
+
+    tmp = tmp_path_factory.mktemp(f"shop-{request.param}")
+    if request.param == "spark":
+        yield journeys_of(request.getfixturevalue("spark_engine"), shop_rows(), tmp)
+        return
+    eng = duckdb_engine()
+    yield journeys_of(eng, shop_rows(), tmp)
+    eng.close()
+
+
+@pytest.fixture(scope="module")
+def shop(shop_journeys: Journeys) -> LiveMap:
+    return live_map(shop_journeys, LiveSpec(SHOP, within=7 * D, long_wait=300))
 
 
 def test_binding_reads_the_design() -> None:
@@ -171,9 +193,9 @@ def test_satisfaction_is_tied_by_about(shop: LiveMap) -> None:
     assert shop.step("view").emotion is None
 
 
-def test_scope_narrows_customers(engine: Engine, tmp_path: Path) -> None:
-    journeys = journeys_of(engine, shop_rows(), tmp_path)
-    mobile = live_map(journeys, LiveSpec(SHOP, scope=Scope(segment="attr.wait_seconds > 0")))
+def test_scope_narrows_customers(shop_journeys: Journeys) -> None:
+    spec = LiveSpec(SHOP, scope=Scope(segment="attr.wait_seconds > 0"))
+    mobile = live_map(shop_journeys, spec)
     assert mobile.customers == 1 and mobile.step("view").customers == 1
 
 
@@ -211,33 +233,65 @@ def test_odds_ratio_matches_a_hand_computed_woolf_interval() -> None:
 SEEDS = range(10)
 
 
-@pytest.fixture(scope="module")
-def demo_workspaces(tmp_path_factory: pytest.TempPathFactory) -> list[Workspace]:
-    made = []
-    for seed in SEEDS:
-        ws = Workspace.init(
-            tmp_path_factory.mktemp(f"seed{seed}") / "shoes", example="running-shoes"
-        )
+def _measure_seed(root: Path, seed: int) -> dict[str, Any]:
+    """One seed through the whole pipeline, in a worker process: the demo workspace created,
+    its data generated, loaded and stitched, and its live map measured. Returns what the test
+    checks, and every warning raised (re-raised in the test process, where they are errors)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ws = Workspace.init(root, example="running-shoes")
         ws.demo_data(events=12_000, seed=seed, load=True)
         ws.stitch()
-        made.append(ws)
-    return made
+        truth = json.loads((ws.root / "data/demo/ground_truth.json").read_text())
+        measured, pains = ws.live(ws.live_spec("current-state"))
+    return {
+        "truth": truth,
+        "top": [p.step for p in pains.ranked[:3]],
+        "kinds": {p.step: {s.kind for s in p.signals} for p in pains.ranked},
+        "unmatched": measured.unmatched,
+        "warnings": [(str(w.message), w.category, w.filename, w.lineno) for w in caught],
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, Any]]:
+    """Every seed's demo workspace built and measured, the seeds spread over the CPUs (a seed
+    takes seconds of Ibis compiling, which one process does on one core)."""
+    roots = {seed: tmp_path_factory.mktemp(f"seed{seed}") / "shoes" for seed in SEEDS}
+    workers = min(len(roots), os.cpu_count() or 1)
+    spawn = multiprocessing.get_context("spawn")  # not fork: this process runs JVM threads
+    # The workers import this module by name, from the repository (as pytest does here).
+    repository = str(Path(__file__).parents[1])
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=spawn, initializer=site.addsitedir, initargs=(repository,)
+    ) as pool:
+        futures = {seed: pool.submit(_measure_seed, root, seed) for seed, root in roots.items()}
+        done = {seed: future.result() for seed, future in futures.items()}
+    for seed, result in done.items():
+        for message, category, filename, lineno in result["warnings"]:
+            warnings.warn_explicit(message, category, filename, lineno)
+        result["root"] = roots[seed]
+    return done
+
+
+@pytest.fixture(scope="module")
+def demo_workspaces(demo_seeds: dict[int, dict[str, Any]]) -> list[Workspace]:
+    return [Workspace.open(demo_seeds[seed]["root"]) for seed in SEEDS]
 
 
 def test_planted_pain_points_are_the_top_three_for_every_seed(
-    demo_workspaces: list[Workspace],
+    demo_seeds: dict[int, dict[str, Any]],
 ) -> None:
-    for ws in demo_workspaces:
-        truth = json.loads((ws.root / "data/demo/ground_truth.json").read_text())
-        measured, pains = ws.live(ws.live_spec("current-state"))
-        top = [p.step for p in pains.ranked[:3]]
+    assert sorted(demo_seeds) == list(SEEDS)
+    for seed in SEEDS:
+        truth, top, kinds = (demo_seeds[seed][k] for k in ("truth", "top", "kinds"))
+        assert truth["seed"] == seed
         assert set(top) == set(truth["planted_pain_points"]), (truth["seed"], top)
         # Every planted step carries its own kind of evidence.
-        kinds = {p.step: {s.kind for s in p.signals} for p in pains.ranked}
         assert "drop-off" in kinds["pay-online"]
         assert "failure demand" in kinds["look-for-returns-info"]
         assert "dissatisfaction" in kinds["call-support"]
-        assert measured.unmatched == []
+        assert demo_seeds[seed]["unmatched"] == []
 
 
 def test_calling_support_is_a_moment_of_truth(demo_workspaces: list[Workspace]) -> None:

@@ -420,3 +420,49 @@ def test_survey_model_is_exported_in_the_json_schema_sense() -> None:
     """Unknown keys are errors, as in maps (a typo never passes silently)."""
     with pytest.raises(Exception, match="Extra inputs"):
         Survey.model_validate({"id": "x", "name": "X", "questions": [], "qestions": []})
+
+
+def test_an_identifier_also_on_unstitched_events_waits_for_a_stitch(tmp_path: Path) -> None:
+    workspace = Workspace.init(tmp_path / "shoes", example="running-shoes")
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "customer_id,timestamp,activity,channel\nC-1,2026-01-02T10:00:00Z,visit,webshop\n",
+        encoding="utf-8",
+    )
+    workspace.ingest(str(first))
+    workspace.stitch()
+    later = tmp_path / "later.csv"  # loaded after the stitch: joins an e-mail to a cookie
+    later.write_text(
+        "email,cookie,timestamp,activity,channel\n"
+        "late@example.com,ck-9,2026-01-03T10:00:00Z,visit,webshop\n",
+        encoding="utf-8",
+    )
+    from journeylens.model.sources import Identifier, SourceSpec
+
+    (workspace.root / "sources").mkdir(exist_ok=True)
+    spec = SourceSpec(
+        id="later",
+        path="later.csv",
+        identifiers=[Identifier(column="email", type="email"),
+                     Identifier(column="cookie", type="cookie")],
+    )  # fmt: skip
+    (workspace.root / "sources" / "later.yaml").write_text(
+        "id: later\npath: " + str(later) + "\nidentifiers: [{column: email, type: email}, "
+        "{column: cookie, type: cookie}]\n",
+        encoding="utf-8",
+    )
+    assert spec.columns()[:3] == ["timestamp", "email", "cookie"]
+    workspace.ingest("later")
+    token, _ = workspace.survey_invitation(SURVEY, "email:late@example.com")
+    workspace.answer_survey(token, {"csat": ["4"]}, "en")
+    assert workspace.flush_survey_answers().attached == 0  # a stitch decides, not the answer
+    query = "SELECT customer_key FROM events WHERE source = 'survey-support-call'"
+    with _store(workspace) as con:
+        assert con.execute(query).fetchall() == [(None,)]
+    workspace.stitch()
+    with _store(workspace) as con:
+        keyed = con.execute(query).fetchall()
+        cookie = con.execute(
+            "SELECT customer_key FROM identities WHERE id_value = 'ck-9'"
+        ).fetchall()
+    assert keyed == cookie and keyed[0][0] is not None

@@ -408,7 +408,7 @@ def test_authorization_matrix(
     )
     with capsys.disabled():
         print("\n" + table)
-    assert problems == [], '\n'.join(problems)
+    assert problems == [], "\n".join(problems)
     # Anonymous gets in exactly where it should, and everywhere else it is refused.
     assert public_seen == {key for key in PUBLIC if key in {e.key for e in endpoints(site.app)}}
     assert {("GET", "/openapi.json"), ("POST", "/api/login")} <= public_seen

@@ -190,23 +190,40 @@ def attach(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> int:
             """,
             batch_ids,
         )
+        # New identifiers (usually none: most answers come from known customers) become
+        # customers of their own unless seen elsewhere, which only a stitch may resolve.
         con.execute(
-            f"""
-            INSERT INTO identities
-            SELECT DISTINCT s.id_type, s.id_value,
-                   'c_' || substr(md5(s.id_type || ':' || s.id_value), 1, 16), false, NULL, now()
-            FROM jl_single s
+            """
+            CREATE OR REPLACE TEMP TABLE jl_new AS
+            SELECT DISTINCT s.id_type, s.id_value FROM jl_single s
             WHERE NOT EXISTS (SELECT 1 FROM identities i
                               WHERE i.id_type = s.id_type AND i.id_value = s.id_value)
-              AND NOT EXISTS (SELECT 1 FROM event_identifiers o JOIN events e USING (event_id)
-                              WHERE o.id_type = s.id_type AND o.id_value = s.id_value
-                                AND e.batch_id NOT IN ({marks}))
-              AND NOT EXISTS (SELECT 1 FROM identity_links l
-                              WHERE (l.id_type_a = s.id_type AND l.id_value_a = s.id_value)
-                                 OR (l.id_type_b = s.id_type AND l.id_value_b = s.id_value))
-            """,
-            batch_ids,
+            """
         )
+        new = con.execute("SELECT count(*) FROM jl_new").fetchone()
+        if new and new[0]:
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE jl_seen AS
+                SELECT DISTINCT m.id_type, m.id_value
+                FROM (SELECT o.event_id, o.id_type, o.id_value FROM event_identifiers o
+                      SEMI JOIN jl_new n ON o.id_type = n.id_type AND o.id_value = n.id_value) m
+                JOIN events e ON e.event_id = m.event_id
+                WHERE e.batch_id NOT IN ({marks})
+                UNION SELECT id_type_a, id_value_a FROM identity_links
+                UNION SELECT id_type_b, id_value_b FROM identity_links
+                """,
+                batch_ids,
+            )
+            con.execute(
+                """
+                INSERT INTO identities
+                SELECT n.id_type, n.id_value,
+                       'c_' || substr(md5(n.id_type || ':' || n.id_value), 1, 16), false, NULL,
+                       now()
+                FROM jl_new n ANTI JOIN jl_seen s USING (id_type, id_value)
+                """
+            )
         row = con.execute(
             """
             UPDATE events SET customer_key = i.customer_key
