@@ -229,3 +229,21 @@ def test_the_survey_api(site: Site) -> None:
         assert loaded.status_code == 200
         assert client.post("/api/surveys-load", headers=site.bearer("viewer")).status_code == 403
     (site.root / "surveys" / "api-nps.yaml").unlink()
+
+
+def test_an_answer_waits_while_the_store_is_busy(
+    site: Site, fresh_limit: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from journeylens.store import database
+    from journeylens.web import survey_pages
+
+    monkeypatch.setattr(survey_pages, "RETRY_SECONDS", 0.01)
+    link = _link(site, "busy")
+    with database.writer(site.root), site.client() as client:
+        answered = client.post(link, data={"csat": "2"})
+        assert answered.status_code == 200  # the respondent is not kept waiting
+        assert site.workspace.survey_results(SURVEY).pending >= 1
+    with site.client() as client:
+        loaded = client.post("/api/surveys-load", headers=site.bearer("editor"))
+    assert loaded.status_code == 200 and loaded.json()["answers"] >= 1
+    assert site.workspace.survey_results(SURVEY).pending == 0

@@ -6,7 +6,7 @@ without script, in the survey's language and direction, and inside an iframe (th
 snippet), which is why it alone may be framed. Abuse is held off by one answer per link,
 a per-address rate limit on answers and a honeypot field that people never see. Accepted
 answers go to the event store at once when it is free; when it is busy they wait in the
-survey ledger and the next answer (or ``journeylens survey load``) brings them in.
+survey ledger until it is free (a few tries, the next answer, or ``journeylens survey load``).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import time
 from collections import deque
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from journeylens.errors import (
     ExpiredSurveyLink,
     InvalidSurveyLink,
     JourneylensError,
+    StoreBusyError,
     SurveyAlreadyAnswered,
     ValidationError,
 )
@@ -43,6 +44,9 @@ log = logging.getLogger("journeylens.surveys")
 ANSWERS_PER_WINDOW = 30
 WINDOW_SECONDS = 600
 HONEYPOT = "website"
+#: Tries to load an answer into a busy store before leaving it to the next one.
+LOAD_RETRIES = 5
+RETRY_SECONDS = 2.0
 #: Headers of the public page: it may be framed (the embed snippet), never leaks its token.
 PUBLIC_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -170,7 +174,7 @@ def survey_page(request: Request, token: str, lang: str | None = None) -> Respon
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
-async def survey_answer(request: Request, token: str) -> Response:
+async def survey_answer(request: Request, token: str, background: BackgroundTasks) -> Response:
     workspace = _workspace(request)
     form = await request.form()
     values: dict[str, list[str]] = {}
@@ -198,7 +202,7 @@ async def survey_answer(request: Request, token: str) -> Response:
         return _message(page, "survey.answered", 409, survey)
     if problems:
         return _form(page, survey, token, values, problems, status=422)
-    _load_answers(workspace)
+    background.add_task(_load_answers, workspace, retries=LOAD_RETRIES)
     return _thanks(page, survey)
 
 
@@ -209,12 +213,23 @@ def _thanks(page: _Page, survey: Survey) -> Response:
     )
 
 
-def _load_answers(workspace: Workspace) -> None:
-    """Bring waiting answers into the event store; if it is busy they wait for the next try."""
-    try:
-        workspace.flush_survey_answers()
-    except JourneylensError as error:
-        log.warning("survey answers kept in the ledger for now: %s", error)
+def _load_answers(workspace: Workspace, *, retries: int = 0) -> None:
+    """Bring waiting answers into the event store, after the respondent has their page.
+
+    While the store is busy (a load, a stitch, another answer) the answers wait in the ledger;
+    a few tries later, or with the next answer or ``survey load``, they go in."""
+    for attempt in range(retries + 1):
+        try:
+            workspace.flush_survey_answers()
+            return
+        except StoreBusyError as error:
+            if attempt == retries:
+                log.warning("survey answers kept in the ledger for now: %s", error)
+                return
+            time.sleep(RETRY_SECONDS)
+        except JourneylensError as error:
+            log.warning("survey answers kept in the ledger for now: %s", error)
+            return
 
 
 # -- the team's pages ----------------------------------------------------------------------------
