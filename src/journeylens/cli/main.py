@@ -140,10 +140,14 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None
         )
     else:
         _print_issues(issues)
-        checked = workspace.check(list(paths) if paths else None)
+        surveys = {p.resolve() for p in workspace.survey_files()}
+        chosen = list(paths) if paths else None
+        map_paths = [p for p in chosen if p.resolve() not in surveys] if chosen else None
+        maps = len(workspace.check(map_paths).maps) if map_paths is None or map_paths else 0
+        asked = len(surveys) if chosen is None else sum(p.resolve() in surveys for p in chosen)
+        counted = f"{maps} map(s)" + (f", {asked} survey(s)" if asked else "")
         click.echo(
-            f"{len(checked.maps)} map(s) checked: {len(errors)} error(s), "
-            f"{len(issues) - len(errors)} warning(s)",
+            f"{counted} checked: {len(errors)} error(s), {len(issues) - len(errors)} warning(s)",
             err=True,
         )
     ctx.exit(1 if errors else 0)
