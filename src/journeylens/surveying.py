@@ -87,6 +87,32 @@ STARTER_QUESTIONS: dict[str, dict[str, str]] = {
 }
 
 
+#: The scale ends of the starter questions: (low, high) per language.
+STARTER_ENDS: dict[str, dict[str, tuple[str, str]]] = {
+    "nps": {
+        "en": ("Not at all likely", "Extremely likely"),
+        "ro": ("Deloc probabil", "Extrem de probabil"),
+        "ru": ("Совсем маловероятно", "Очень вероятно"),
+        "sl": ("Sploh ni verjetno", "Zelo verjetno"),
+        "he": ("בכלל לא סביר", "סביר מאוד"),
+    },
+    "csat": {
+        "en": ("Very dissatisfied", "Very satisfied"),
+        "ro": ("Foarte nemulțumit", "Foarte mulțumit"),
+        "ru": ("Совсем не доволен", "Очень доволен"),
+        "sl": ("Zelo nezadovoljen", "Zelo zadovoljen"),
+        "he": ("לא מרוצה בכלל", "מרוצה מאוד"),
+    },
+    "ces": {
+        "en": ("Very difficult", "Very easy"),
+        "ro": ("Foarte dificil", "Foarte ușor"),
+        "ru": ("Очень сложно", "Очень легко"),
+        "sl": ("Zelo težko", "Zelo enostavno"),
+        "he": ("קשה מאוד", "קל מאוד"),
+    },
+}
+
+
 @dataclass(frozen=True)
 class ScoreSummary:
     """Answers to one scored question: count, mean, and the kind's headline figure."""
@@ -250,11 +276,20 @@ class SurveysMixin:
                 f"choose from {', '.join(STARTER_QUESTIONS)} (or write the YAML)"
             )
 
-        def text(kind: str) -> str | dict[str, str]:
-            texts = STARTER_QUESTIONS[kind]
+        def text(texts: dict[str, str]) -> str | dict[str, str]:
             if len(languages) == 1:
                 return texts.get(languages[0], texts["en"])
             return {lang: texts.get(lang, texts["en"]) for lang in languages}
+
+        def question(kind: str) -> dict[str, Any]:
+            made: dict[str, Any] = {"id": kind, "kind": kind}
+            made["text"] = text(STARTER_QUESTIONS[kind])
+            made["required"] = kind in SCORED
+            if kind in STARTER_ENDS:
+                ends = STARTER_ENDS[kind]
+                made["low_label"] = text({lang: pair[0] for lang, pair in ends.items()})
+                made["high_label"] = text({lang: pair[1] for lang, pair in ends.items()})
+            return made
 
         data: dict[str, Any] = {"journeylens": 1, "id": survey_id, "name": name or survey_id}
         data["languages"] = list(languages)
@@ -262,10 +297,7 @@ class SurveysMixin:
             data["touchpoint"] = touchpoint
         if about:
             data["about"] = about
-        data["questions"] = [
-            {"id": kind, "kind": kind, "text": text(kind), "required": kind in SCORED}
-            for kind in kinds
-        ]
+        data["questions"] = [question(kind) for kind in kinds]
         target.parent.mkdir(parents=True, exist_ok=True)
         write_yaml(target, merge_into(None, data))
         checked = self.check_surveys([target])[0]
