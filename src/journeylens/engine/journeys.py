@@ -175,7 +175,7 @@ def prepare(
 ) -> Journeys:
     """Sort once and write the journeys to ``target`` (a Parquet file or, on Spark, folder)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    expr = ordered_events(engine, events, columns).order_by(["customer_key", "seq"])
+    expr = ordered_events(engine, events, columns)
     engine.write_parquet(expr, target)
     return open_prepared(engine, target)
 
