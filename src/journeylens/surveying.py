@@ -249,10 +249,10 @@ class SurveysMixin:
         raise WorkspaceError(f"no survey {survey_id!r} (surveys: {known})")
 
     def survey_path(self, survey_id: str) -> Path:
-        for path in self.survey_files():
-            loaded = load_document(path, Survey)
+        """The file of the survey with this id (valid or not)."""
+        for loaded in self.check_surveys():
             if isinstance(loaded.tree, dict) and loaded.tree.get("id") == survey_id:
-                return path
+                return loaded.path
         raise WorkspaceError(f"no survey {survey_id!r}")
 
     def create_survey(
