@@ -466,3 +466,22 @@ def test_an_identifier_also_on_unstitched_events_waits_for_a_stitch(tmp_path: Pa
             "SELECT customer_key FROM identities WHERE id_value = 'ck-9'"
         ).fetchall()
     assert keyed == cookie and keyed[0][0] is not None
+
+
+def test_answers_to_a_broken_survey_wait_without_blocking_the_others(tmp_path: Path) -> None:
+    workspace = Workspace.init(tmp_path / "shoes", example="running-shoes")
+    other = workspace.create_survey("other", kinds=("nps",), about="pay-online")
+    token, _ = workspace.survey_invitation(SURVEY, "email:kept@example.com")
+    workspace.answer_survey(token, {"csat": ["4"]}, "en")
+    token, _ = workspace.survey_invitation("other", "email:loaded@example.com")
+    workspace.answer_survey(token, {"nps": ["9"]}, "en")
+    path = workspace.survey_path(SURVEY)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("kind: csat", "kind: stars", 1), encoding="utf-8")
+    report = workspace.flush_survey_answers()
+    assert (report.answers, report.waiting) == (1, {SURVEY: 1})
+    assert report.batches[0].accepted == 1 and report.batches[0].source == "survey-other"
+    path.write_text(text, encoding="utf-8")
+    again = workspace.flush_survey_answers()
+    assert (again.answers, again.waiting) == (1, {})
+    assert other.exists()

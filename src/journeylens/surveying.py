@@ -158,6 +158,8 @@ class FlushReport:
     answers: int
     batches: list[BatchReport]
     attached: int
+    #: Answers left in the ledger because their survey cannot be read now, by survey id.
+    waiting: dict[str, int] = field(default_factory=dict)
 
 
 class SurveysMixin:
@@ -411,13 +413,18 @@ class SurveysMixin:
         for response in pending:
             by_survey.setdefault(response.survey, []).append(response)
         settings = self.settings
+        readable = {c.model.id: c.model for c in self.check_surveys() if c.model is not None}
+        # A survey whose file is gone or broken keeps its answers waiting; the rest go in.
+        waiting = {k: len(v) for k, v in by_survey.items() if k not in readable}
         folder = self.state_dir / ANSWERS_DIR
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         reports: list[BatchReport] = []
         attached = 0
         with database.writer(self.root) as con:
             for survey_id, responses in by_survey.items():
-                survey = self.survey(survey_id)
+                if survey_id in waiting:
+                    continue
+                survey = readable[survey_id]
                 channel = survey.channel or (
                     tp.channel if (tp := settings.touchpoint(survey.touchpoint or "")) else None
                 )
@@ -437,7 +444,7 @@ class SurveysMixin:
                         attached += attach(con, [report.batch_id])
                         ledger.mark_loaded(answers.token_ids, report.batch_id)
                     answers.path.unlink(missing_ok=True)
-        return FlushReport(len(pending), reports, attached)
+        return FlushReport(len(pending) - sum(waiting.values()), reports, attached, waiting)
 
     def survey_link_extras(self, link: str) -> tuple[str, str]:
         """A QR code (SVG) and an embeddable snippet (an iframe) for a survey link."""

@@ -261,6 +261,12 @@ def load(ctx: click.Context) -> None:
         f"{report.answers} answer(s) loaded in {len(report.batches)} batch(es); "
         f"{report.attached} event(s) joined to their customer"
     )
+    for survey_id, count in report.waiting.items():
+        click.echo(
+            f"{count} answer(s) to survey {survey_id!r} wait: its file is missing or invalid "
+            "(journeylens survey validate)",
+            err=True,
+        )
 
 
 def result_lines(found: SurveyResults) -> list[str]:
