@@ -155,6 +155,7 @@ PATH_VALUES: dict[str, Callable[[Context], str]] = {
     "fmt": lambda c: "svg",
     "persona_id": lambda c: "p-ana",
     "survey_id": lambda c: SURVEY,
+    "token_id": lambda c: _target_token(c),
     "token": lambda c: c.site.workspace.survey_invitation(
         SURVEY, f"email:matrix{c.fresh()}@example.com"
     )[0],
@@ -202,6 +203,15 @@ BODIES: dict[tuple[str, str], Callable[[Context], dict[str, Any]]] = {
         "data": {"identifier": f"email:page{c.fresh()}@example.com"}
     },
 }
+
+
+def _target_token(c: Context) -> str:
+    """A fresh token of the target user: only an admin may revoke it (others get 404)."""
+    from journeylens.web.app import open_accounts
+
+    accounts = open_accounts(c.site.root)
+    accounts.create_token(TARGET_USER, f"matrix {c.fresh()}")
+    return accounts.tokens(TARGET_USER)[0].id
 
 
 def _new_survey(c: Context) -> str:

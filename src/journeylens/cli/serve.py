@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from journeylens.web.accounts import ROLES, AccountError, Role
+from journeylens.web.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, Role
 from journeylens.web.app import create_app, open_accounts
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -150,13 +150,49 @@ def users_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
 @users.command("token", context_settings=CONTEXT)
 @click.argument("name")
 @click.option("--label", required=True, help="What the token is for.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, MAX_TOKEN_DAYS),
+    default=TOKEN_DAYS,
+    show_default=True,
+    help="How long the token works.",
+)
 @click.pass_context
-def users_token(ctx: click.Context, name: str, label: str) -> None:
+def users_token(ctx: click.Context, name: str, label: str, days: int) -> None:
     """Create an API token acting as NAME (printed once; send it as 'Authorization: Bearer')."""
     accounts = open_accounts(_root(ctx))
     try:
-        token = accounts.create_token(name, label)
+        token = accounts.create_token(name, label, days=days)
     except AccountError as error:
         raise click.ClickException(str(error)) from None
-    accounts.audit(None, "create-token", name, f"{label} (from the CLI)")
+    accounts.audit(None, "create-token", name, f"{label}, {days} d (from the CLI)")
     click.echo(token)
+
+
+@users.command("tokens", context_settings=CONTEXT)
+@click.argument("name", required=False)
+@click.pass_context
+def users_tokens(ctx: click.Context, name: str | None) -> None:
+    """List API tokens (of NAME, or everyone's) with the id to revoke them by."""
+    from datetime import UTC, datetime
+
+    def day(at: float | None) -> str:
+        return "never" if at is None else datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
+
+    for token in open_accounts(_root(ctx)).tokens(name):
+        state = "expired" if token.expired else f"until {day(token.expires)}"
+        click.echo(f"  {token.id}  {token.user:<16} {token.label}  ({state})")
+
+
+@users.command("revoke", context_settings=CONTEXT)
+@click.argument("token_id")
+@click.pass_context
+def users_revoke(ctx: click.Context, token_id: str) -> None:
+    """Revoke an API token by its id (from 'users tokens'); it stops working at once."""
+    accounts = open_accounts(_root(ctx))
+    try:
+        revoked = accounts.revoke_token(token_id)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    accounts.audit(None, "revoke-token", revoked.user, f"{revoked.label} (from the CLI)")
+    click.echo(f"revoked {revoked.id} ({revoked.user}: {revoked.label})")

@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     token_hash TEXT PRIMARY KEY,
     user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
     label TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    expires REAL
 );
 CREATE TABLE IF NOT EXISTS failures (
     key TEXT NOT NULL,
@@ -88,6 +89,23 @@ CREATE TABLE IF NOT EXISTS comments (
 
 class AccountError(JourneylensError):
     """A refused account operation (weak password, unknown user, locked out...)."""
+
+
+#: How long an API token works unless asked otherwise, and at most (days).
+TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 366
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as listed: an id to revoke it by, never the token itself."""
+
+    id: str
+    user: str
+    label: str
+    created: float
+    expires: float | None
+    expired: bool
 
 
 @dataclass(frozen=True)
@@ -152,6 +170,9 @@ class Accounts:
         self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
         with self._db() as db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(tokens)")}
+            if "expires" not in columns:  # a database from before tokens expired
+                db.execute("ALTER TABLE tokens ADD COLUMN expires REAL")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -288,15 +309,20 @@ class Accounts:
             db.execute("DELETE FROM sessions WHERE id_hash = ?", (_digest(session_id),))
 
     # -- API tokens ----------------------------------------------------------------------------
-    def create_token(self, name: str, label: str) -> str:
-        """A new API token for scripts (shown once); it acts with the user's role."""
+    def create_token(self, name: str, label: str, *, days: int = TOKEN_DAYS) -> str:
+        """A new API token for scripts (shown once); it acts with the user's role and stops
+        working after ``days`` (or when revoked, or when the user is deactivated)."""
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise AccountError(f"a token lasts 1 to {MAX_TOKEN_DAYS} days, not {days}")
         token = "jl_" + secrets.token_urlsafe(32)
+        now = time.time()
         with self._db() as db:
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
                 raise AccountError(f"no user {name!r}")
             db.execute(
-                "INSERT INTO tokens (token_hash, user, label, created) VALUES (?, ?, ?, ?)",
-                (_digest(token), name, label, time.time()),
+                "INSERT INTO tokens (token_hash, user, label, created, expires) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_digest(token), name, label, now, now + days * 86400),
             )
         return token
 
@@ -304,10 +330,38 @@ class Accounts:
         with self._db() as db:
             row = db.execute(
                 "SELECT u.name, u.role FROM tokens t JOIN users u ON u.name = t.user "
-                "WHERE t.token_hash = ? AND u.active",
-                (_digest(token),),
+                "WHERE t.token_hash = ? AND u.active AND (t.expires IS NULL OR t.expires > ?)",
+                (_digest(token), time.time()),
             ).fetchone()
         return None if row is None else User(row[0], row[1])
+
+    def tokens(self, name: str | None = None) -> list[TokenInfo]:
+        """Tokens (of one user, or everyone's), newest first; never the tokens themselves."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT substr(token_hash, 1, 12), user, label, created, expires FROM tokens "
+                "WHERE (? IS NULL OR user = ?) ORDER BY created DESC",
+                (name, name),
+            ).fetchall()
+        now = time.time()
+        return [
+            TokenInfo(r[0], r[1], r[2], r[3], r[4], r[4] is not None and r[4] <= now) for r in rows
+        ]
+
+    def revoke_token(self, token_id: str, *, owner: str | None = None) -> TokenInfo:
+        """Delete a token by its id (the first 12 characters of its hash), only ``owner``'s
+        when given; raises :class:`AccountError` when there is no such token."""
+        if len(token_id) != 12 or not all(c in "0123456789abcdef" for c in token_id):
+            raise AccountError(f"no token {token_id!r}")
+        found = [t for t in self.tokens(owner) if t.id == token_id]
+        if not found:
+            raise AccountError(f"no token {token_id!r}")
+        with self._db() as db:
+            db.execute(
+                "DELETE FROM tokens WHERE substr(token_hash, 1, 12) = ? AND user = ?",
+                (token_id, found[0].user),
+            )
+        return found[0]
 
     # -- audit ---------------------------------------------------------------------------------
     def audit(

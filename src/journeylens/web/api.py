@@ -20,7 +20,7 @@ from journeylens.errors import JourneylensError, SelectorError, ValidationError
 from journeylens.model.common import localize
 from journeylens.model.journey_map import JourneyMap
 from journeylens.model.selector import parse_selector
-from journeylens.web.accounts import ROLES, AccountError, Role
+from journeylens.web.accounts import MAX_TOKEN_DAYS, ROLES, TOKEN_DAYS, AccountError, Role
 from journeylens.web.live_cache import LiveCache
 from journeylens.web.security import (
     COOKIE,
@@ -212,6 +212,7 @@ class RoleChange(_Input):
 
 class TokenRequest(_Input):
     label: str = Field(min_length=1, max_length=100)
+    days: int = Field(default=TOKEN_DAYS, ge=1, le=MAX_TOKEN_DAYS, description="validity")
 
 
 def _issues(error: ValidationError) -> list[dict[str, Any]]:
@@ -676,11 +677,32 @@ def change_role(name: str, body: RoleChange, caller: Admin, request: Request) ->
 
 
 @router.post("/tokens", tags=["session"], status_code=201)
-def create_token(body: TokenRequest, caller: Viewer, request: Request) -> dict[str, str]:
-    """A token for scripts, acting as you; shown once."""
-    token = accounts_of(request).create_token(caller.user.name, body.label)
-    accounts_of(request).audit(caller.user.name, "create-token", body.label)
-    return {"token": token, "label": body.label}
+def create_token(body: TokenRequest, caller: Viewer, request: Request) -> dict[str, Any]:
+    """A token for scripts, acting as you; shown once, working for ``days``."""
+    token = accounts_of(request).create_token(caller.user.name, body.label, days=body.days)
+    accounts_of(request).audit(caller.user.name, "create-token", body.label, f"{body.days} d")
+    listed = accounts_of(request).tokens(caller.user.name)[0]
+    return {"token": token, "id": listed.id, "label": body.label, "expires": listed.expires}
+
+
+@router.get("/tokens", tags=["session"])
+def list_tokens(caller: Viewer, request: Request) -> list[dict[str, Any]]:
+    """Your API tokens (an admin sees everyone's): id, label, created, expires; never the
+    tokens themselves."""
+    owner = None if caller.user.can("admin") else caller.user.name
+    return [asdict(t) for t in accounts_of(request).tokens(owner)]
+
+
+@router.delete("/tokens/{token_id}", tags=["session"], responses=_MAP)
+def revoke_token(token_id: str, caller: Viewer, request: Request) -> dict[str, str]:
+    """Revoke one of your tokens (an admin: anyone's); it stops working at once."""
+    owner = None if caller.user.can("admin") else caller.user.name
+    try:
+        revoked = accounts_of(request).revoke_token(token_id, owner=owner)
+    except AccountError as error:
+        raise HTTPException(404, str(error)) from None
+    accounts_of(request).audit(caller.user.name, "revoke-token", revoked.user, revoked.label)
+    return {"revoked": revoked.id}
 
 
 @router.get("/audit", tags=["admin"])
