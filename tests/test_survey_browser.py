@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from journeylens.cli import cli
 from journeylens.store import database
 from journeylens.workspace import Workspace
-from tests.web_server import USERS, demo_workspace, serve
+from tests.web_server import USERS, chromium, demo_workspace, serve
 
 pytestmark = pytest.mark.browser
 
@@ -53,18 +53,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from journeylens.render.raster import find_chromium
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=find_chromium(),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _answer(browser: Any, link: str, score: int, text: str, shot: str) -> tuple[str, str, Any]:

@@ -19,7 +19,7 @@ import pytest
 
 from journeylens.web import i18n
 from journeylens.workspace import Workspace
-from tests.web_server import USERS, WebUser, demo_workspace, serve
+from tests.web_server import USERS, WebUser, chromium, demo_workspace, serve
 
 pytestmark = pytest.mark.browser
 
@@ -98,18 +98,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from journeylens.render.raster import find_chromium
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=find_chromium(),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _open(browser: Any, site: Site, user: WebUser | None, **options: Any) -> Iterator[Session]:

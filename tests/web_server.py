@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -97,3 +98,21 @@ def serve(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (one per test module: a live sync
+    Playwright blocks another in the same thread)."""
+    from playwright.sync_api import sync_playwright
+
+    from journeylens.render.raster import find_chromium
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=find_chromium(),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
+        )
+        yield launched
+        launched.close()

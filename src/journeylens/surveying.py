@@ -9,6 +9,7 @@ customer's key at once (``attach``) so the live map shows them without a re-stit
 from __future__ import annotations
 
 import csv
+import html
 import io
 import statistics
 from collections import Counter
@@ -166,6 +167,8 @@ class SurveysMixin:
     root: Path
     #: Every survey checked, and the files' signature it was checked at.
     _surveys_checked: tuple[tuple[tuple[str, str], ...], list[Loaded[Survey]]] | None = None
+    _survey_ledger: Ledger | None = None
+    _survey_secret: bytes | None = None
 
     # Provided by the workspace façade.
     @property
@@ -348,10 +351,15 @@ class SurveysMixin:
 
     # -- invitations ---------------------------------------------------------------------------
     def _ledger(self) -> Ledger:
-        return Ledger(self.state_dir / LEDGER_FILE, self._survey_key())
+        """The ledger, opened (schema checked, key read) once per workspace object."""
+        if self._survey_ledger is None:
+            self._survey_ledger = Ledger(self.state_dir / LEDGER_FILE, self._survey_key())
+        return self._survey_ledger
 
     def _survey_key(self) -> bytes:
-        return tokens.load_key(self.state_dir)
+        if self._survey_secret is None:
+            self._survey_secret = tokens.load_key(self.state_dir)
+        return self._survey_secret
 
     def survey_invitation(
         self,
@@ -451,10 +459,9 @@ class SurveysMixin:
         qr = segno.make(link, error="m")
         buffer = io.BytesIO()
         qr.save(buffer, kind="svg", scale=4, border=2, xmldecl=False, svgns=True)
-        escaped = link.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
         snippet = (
-            f'<iframe src="{escaped}" title="Survey" width="100%" height="560" '
-            'style="border:0;max-width:640px" loading="lazy"></iframe>'
+            f'<iframe src="{html.escape(link, quote=True)}" title="Survey" width="100%" '
+            'height="560" style="border:0;max-width:640px" loading="lazy"></iframe>'
         )
         return buffer.getvalue().decode(), snippet
 

@@ -13,26 +13,14 @@ from journeylens._version import __version__
 from journeylens.analyses.dfg import DfgSpec
 from journeylens.analyses.variants import VariantsSpec
 from journeylens.cli.analyze import analyze, engine_options
+from journeylens.cli.common import CONTEXT, print_issues, workspace_of
 from journeylens.cli.export import export_events
 from journeylens.cli.live import pain_lines, render_live, scope_options
 from journeylens.cli.serve import demo_admin, serve, users
 from journeylens.cli.survey import survey
-from journeylens.errors import Issue, JourneylensError, ValidationError
+from journeylens.errors import JourneylensError, ValidationError
 from journeylens.render import FORMATS
 from journeylens.workspace import EXAMPLES, LoadProgress, Workspace
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _workspace(ctx: click.Context) -> Workspace:
-    root: Path = ctx.obj["workspace"]
-    return Workspace.open(root)
-
-
-def _print_issues(issues: list[Issue]) -> None:
-    for issue in issues:
-        colour = "red" if issue.severity == "error" else "yellow"
-        click.echo(click.style(str(issue), fg=colour), err=False)
 
 
 class _Group(click.Group):
@@ -42,7 +30,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ValidationError as exc:
-            _print_issues(exc.issues)
+            print_issues(exc.issues)
             errors = sum(1 for i in exc.issues if i.severity == "error")
             click.echo(f"{errors} error(s)", err=True)
             ctx.exit(1)
@@ -116,7 +104,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None
       journeylens -w shoes validate
       journeylens -w shoes validate shoes/maps/current-state.yaml
     """
-    workspace = _workspace(ctx)
+    workspace = workspace_of(ctx)
     issues = workspace.validate(list(paths) if paths else None)
     errors = [i for i in issues if i.severity == "error"]
     if as_json:
@@ -139,7 +127,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None
             )
         )
     else:
-        _print_issues(issues)
+        print_issues(issues)
         surveys = {p.resolve() for p in workspace.survey_files()}
         chosen = list(paths) if paths else None
         map_paths = [p for p in chosen if p.resolve() not in surveys] if chosen else None
@@ -207,7 +195,7 @@ def render(
       journeylens -w shoes render --all -o rendered/ --formats svg,png
       journeylens -w shoes render current-state --live -o live.png
     """
-    workspace = _workspace(ctx)
+    workspace = workspace_of(ctx)
     if live:
         if render_all or map_ref is None:
             raise click.UsageError("--live draws one MAP: give its id, without --all")
@@ -266,7 +254,7 @@ def export_mermaid_command(ctx: click.Context, map_ref: str, output: Path | None
     Example:
       journeylens -w shoes export-mermaid current-state > current-state.mmd
     """
-    text = _workspace(ctx).export_mermaid(map_ref)
+    text = workspace_of(ctx).export_mermaid(map_ref)
     if output:
         output.write_text(text, encoding="utf-8")
     else:
@@ -292,10 +280,10 @@ def import_mermaid_command(
     Example:
       journeylens -w shoes import-mermaid onboarding.mmd --id onboarding
     """
-    target, personas, warnings = _workspace(ctx).import_mermaid(
+    target, personas, warnings = workspace_of(ctx).import_mermaid(
         source, map_id=map_id, language=language, force=force
     )
-    _print_issues(warnings)
+    print_issues(warnings)
     click.echo(f"wrote {target}")
     if personas:
         click.echo(f"added persona(s) to journeylens.yaml: {', '.join(personas)}")
@@ -427,7 +415,7 @@ def ingest(
       journeylens -w shoes ingest orders.jsonocel --object-type customers
       journeylens -w shoes ingest web-events
     """
-    reports = _workspace(ctx).ingest(
+    reports = workspace_of(ctx).ingest(
         target,
         fmt=fmt,
         source_id=source_id,
@@ -472,7 +460,7 @@ def batches(ctx: click.Context) -> None:
     Example:
       journeylens -w shoes batches
     """
-    for b in _workspace(ctx).batches():
+    for b in workspace_of(ctx).batches():
         click.echo(
             f"{b.batch_id:>4}  {b.finished_at}  {b.status:<7} {b.source:<16} "
             f"read {b.read:,} accepted {b.accepted:,} quarantined {b.quarantined:,} "
@@ -500,7 +488,7 @@ def quarantine(ctx: click.Context, batch: int | None, limit: int, export: Path |
     """
     import csv
 
-    rows = _workspace(ctx).quarantine(batch, None if (export or not limit) else limit)
+    rows = workspace_of(ctx).quarantine(batch, None if (export or not limit) else limit)
     if export:
         with export.open("w", newline="", encoding="utf-8") as handle:
             out = csv.writer(handle)
@@ -543,7 +531,7 @@ def stitch(ctx: click.Context, max_strong: int, max_weak: int, as_json: bool) ->
     Example:
       journeylens -w shoes stitch
     """
-    report = _workspace(ctx).stitch(max_strong=max_strong, max_weak=max_weak)
+    report = workspace_of(ctx).stitch(max_strong=max_strong, max_weak=max_weak)
     if as_json:
         from dataclasses import asdict
 
@@ -580,7 +568,7 @@ def identity_show(ctx: click.Context, identifier: str) -> None:
       journeylens -w shoes identity show email:ana@example.com
     """
     assert ctx.parent is not None
-    found = _workspace(ctx.parent).identity(identifier)
+    found = workspace_of(ctx.parent).identity(identifier)
     if found.customer_key is None:
         click.echo(
             f"{found.identifier}: not joined to any customer - flagged: {found.flagged_reason}"
@@ -611,7 +599,7 @@ def erase(ctx: click.Context, identifier: str, yes: bool) -> None:
         click.confirm(
             f"Erase every event and identifier of the customer behind {identifier}?", abort=True
         )
-    events, identifiers = _workspace(ctx).erase(identifier)
+    events, identifiers = workspace_of(ctx).erase(identifier)
     click.echo(f"erased {events:,} event(s) and {identifiers:,} identifier(s)")
 
 
@@ -632,7 +620,7 @@ def demo_data(ctx: click.Context, events: int, seed: int, load: bool) -> None:
     Example:
       journeylens -w shoes demo-data --events 1000000 --seed 3 --ingest
     """
-    workspace = _workspace(ctx)
+    workspace = workspace_of(ctx)
     folder, reports = workspace.demo_data(events=events, seed=seed, load=load)
     click.echo(f"wrote {events:,} events to {folder}/ (ground truth: {folder}/ground_truth.json)")
     for report in reports:

@@ -10,30 +10,17 @@ from pathlib import Path
 
 import click
 
-from journeylens.errors import Issue, WorkspaceError
+from journeylens.cli.common import CONTEXT, print_issues, workspace_of
+from journeylens.errors import WorkspaceError
 from journeylens.surveying import SmtpSettings, SurveyResults
-from journeylens.workspace import Workspace
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 BASE_URL_ENV = "JOURNEYLENS_BASE_URL"
 PASSWORD_ENV = "JOURNEYLENS_SMTP_PASSWORD"
 KINDS = ("nps", "csat", "ces", "open")
 
 
-def _workspace(ctx: click.Context) -> Workspace:
-    root: Path = ctx.obj["workspace"]
-    return Workspace.open(root)
-
-
 def _base_url(value: str | None) -> str:
     return (value or os.environ.get(BASE_URL_ENV) or "http://127.0.0.1:8000").rstrip("/")
-
-
-def _show(issues: list[Issue]) -> int:
-    for issue in issues:
-        colour = "red" if issue.severity == "error" else "yellow"
-        click.echo(click.style(str(issue), fg=colour))
-    return sum(i.severity == "error" for i in issues)
 
 
 @click.group(context_settings=CONTEXT)
@@ -53,7 +40,7 @@ def survey() -> None:
 @click.pass_context
 def list_surveys(ctx: click.Context) -> None:
     """The workspace's surveys, with links issued and answers received."""
-    workspace = _workspace(ctx)
+    workspace = workspace_of(ctx)
     for item in workspace.surveys():
         results = workspace.survey_results(item.id)
         kinds = ", ".join(q.kind for q in item.questions)
@@ -87,7 +74,7 @@ def create(
     name: str | None,
 ) -> None:
     """Write surveys/SURVEY_ID.yaml with starter questions, ready to edit and send."""
-    path = _workspace(ctx).create_survey(
+    path = workspace_of(ctx).create_survey(
         survey_id,
         kinds=kinds or ("csat", "open"),
         about=about,
@@ -103,10 +90,10 @@ def create(
 @click.pass_context
 def validate(ctx: click.Context, survey_ids: tuple[str, ...]) -> None:
     """Check surveys (all, or SURVEY_IDS) with file:line:column for every problem."""
-    workspace = _workspace(ctx)
+    workspace = workspace_of(ctx)
     paths = [workspace.survey_path(s) for s in survey_ids] if survey_ids else None
     checked = workspace.check_surveys(paths)
-    errors = _show([i for c in checked for i in c.issues])
+    errors = print_issues([i for c in checked for i in c.issues])
     click.echo(f"{len(checked)} survey(s), {errors} error(s)")
     if errors:
         ctx.exit(1)
@@ -138,7 +125,7 @@ def link(
     as_json: bool,
 ) -> None:
     """A personal link for one customer: one answer, tied to them and the step, sealed."""
-    workspace = _workspace(ctx)
+    workspace = workspace_of(ctx)
     token, invitation = workspace.survey_invitation(
         survey_id, identifier, about=about, language=language
     )
@@ -218,7 +205,7 @@ def send(
         starttls=starttls,
         ssl=use_ssl,
     )
-    count, _ = _workspace(ctx).send_survey(
+    count, _ = workspace_of(ctx).send_survey(
         survey_id, wanted, base_url=_base_url(base_url), smtp=smtp, dry_run=dry_run
     )
     if dry_run is not None:
@@ -239,7 +226,7 @@ def send(
 @click.pass_context
 def results(ctx: click.Context, survey_id: str, as_json: bool, csv_path: Path | None) -> None:
     """Response rates and answers per step asked about."""
-    workspace = _workspace(ctx)
+    workspace = workspace_of(ctx)
     found = workspace.survey_results(survey_id)
     if csv_path is not None:
         csv_path.write_text(workspace.survey_responses_csv(survey_id), encoding="utf-8")
@@ -256,7 +243,7 @@ def results(ctx: click.Context, survey_id: str, as_json: bool, csv_path: Path | 
 @click.pass_context
 def load(ctx: click.Context) -> None:
     """Move answers not yet in the event store into it (the web app does this on answer)."""
-    report = _workspace(ctx).flush_survey_answers()
+    report = workspace_of(ctx).flush_survey_answers()
     click.echo(
         f"{report.answers} answer(s) loaded in {len(report.batches)} batch(es); "
         f"{report.attached} event(s) joined to their customer"

@@ -16,6 +16,7 @@ from pydantic import Field
 from journeylens.errors import JourneylensError
 from journeylens.web.api import _Input, _problems, workspace_of
 from journeylens.web.security import Editor, Viewer, accounts_of
+from journeylens.web.survey_pages import public_link
 
 router = APIRouter(prefix="/api", tags=["surveys"], responses=_problems(401, 403, 422))
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$"
@@ -103,7 +104,7 @@ def make_link(
     token, invitation = workspace.survey_invitation(
         survey_id, body.identifier, about=body.about, language=body.language
     )
-    url = str(request.base_url).rstrip("/") + "/s/" + token
+    url = public_link(request, token)
     qr, snippet = workspace.survey_link_extras(url)
     accounts_of(request).audit(caller.user.name, "survey.link", survey_id)
     return {

@@ -9,7 +9,6 @@ attributes and JSON data blocks, and the CSRF token in ``<meta name="csrf-token"
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -25,7 +24,7 @@ from journeylens.errors import JourneylensError
 from journeylens.model.journey_map import JourneyMap
 from journeylens.web import api, api_personas, i18n
 from journeylens.web.accounts import Role
-from journeylens.web.security import COOKIE, Caller, accounts_of, identify
+from journeylens.web.security import COOKIE, Caller, accounts_of, form_token_ok, identify
 from journeylens.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
@@ -216,9 +215,7 @@ def logout_form(request: Request, csrf_token: Annotated[str, Form()] = "") -> Re
     response = RedirectResponse("/login", status_code=303)
     if caller is None or not caller.by_cookie:
         return response
-    if caller.csrf is None or not secrets.compare_digest(
-        csrf_token.encode("utf-8", "surrogatepass"), caller.csrf.encode()
-    ):
+    if not form_token_ok(caller, csrf_token):
         raise HTTPException(403, "missing or wrong CSRF token")
     session_id = request.cookies.get(COOKIE)
     if session_id:

@@ -70,6 +70,16 @@ async def _csrf_ok(request: Request, caller: Caller) -> bool:
     )
 
 
+def form_token_ok(caller: Caller | None, sent: str) -> bool:
+    """Whether a page form's ``csrf_token`` field is the caller's session CSRF token."""
+    if caller is None or caller.csrf is None:
+        return False
+    # Bytes (``compare_digest`` refuses non-ASCII str); a form field may hold lone surrogates.
+    return secrets.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), caller.csrf.encode("utf-8")
+    )
+
+
 def require(role: Role) -> Callable[..., object]:
     """A dependency giving the caller if they have at least ``role`` (401/403 otherwise)."""
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import secrets
 import threading
 import time
 from collections import deque
@@ -34,7 +33,7 @@ from journeylens.model.common import direction_of
 from journeylens.model.survey import Survey
 from journeylens.web import i18n
 from journeylens.web.pages import _guard, _not_found, _Page, _page, _workspace
-from journeylens.web.security import accounts_of, client_address
+from journeylens.web.security import accounts_of, client_address, form_token_ok
 from journeylens.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
@@ -233,21 +232,29 @@ def _load_answers(workspace: Workspace, *, retries: int = 0) -> None:
 
 
 # -- the team's pages ----------------------------------------------------------------------------
-def _csrf_ok(page: _Page, sent: str) -> bool:
-    caller = page.caller
-    if caller is None or caller.csrf is None:
-        return False
-    return secrets.compare_digest(sent.encode("utf-8", "surrogatepass"), caller.csrf.encode())
-
-
-def _forbidden(page: _Page) -> Response:
-    return page.render(
+def _editor(request: Request, csrf_token: str) -> tuple[_Page, Response | None]:
+    """The page of an editor's form post, and the 403 to answer when its CSRF field is wrong."""
+    page = _page(request, role="editor")
+    if form_token_ok(page.caller, csrf_token):
+        return page, None
+    refused = page.render(
         "error.html",
         title=page.t("error.forbidden"),
         status=403,
         heading=page.t("error.forbidden"),
         message="missing or wrong CSRF token",
     )
+    return page, refused
+
+
+def _messages(error: JourneylensError) -> list[str]:
+    found = error.issues if isinstance(error, ValidationError) else [error]
+    return [str(i) for i in found]
+
+
+def public_link(request: Request, token: str) -> str:
+    """The response page of a token, as respondents reach this app."""
+    return str(request.base_url).rstrip("/") + "/s/" + token
 
 
 def _survey_rows(workspace: Workspace, page: _Page) -> list[dict[str, Any]]:
@@ -348,17 +355,13 @@ def survey_save(
     text: Annotated[str, Form(max_length=200_000)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    page = _page(request, role="editor")
-    if not _csrf_ok(page, csrf_token):
-        return _forbidden(page)
+    page, refused = _editor(request, csrf_token)
+    if refused is not None:
+        return refused
     try:
         _workspace(request).save_survey_text(survey_id, text)
-    except ValidationError as error:
-        return _detail(
-            page, survey_id, text=text, issues=[str(i) for i in error.issues], status=422
-        )
     except JourneylensError as error:
-        return _detail(page, survey_id, text=text, issues=[str(error)], status=422)
+        return _detail(page, survey_id, text=text, issues=_messages(error), status=422)
     assert page.caller is not None
     accounts_of(request).audit(page.caller.user.name, "survey.save", survey_id)
     return _detail(page, survey_id, saved=True)
@@ -371,20 +374,19 @@ def survey_create(
     text: Annotated[str, Form(max_length=200_000)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    page = _page(request, role="editor")
-    if not _csrf_ok(page, csrf_token):
-        return _forbidden(page)
+    page, refused = _editor(request, csrf_token)
+    if refused is not None:
+        return refused
     workspace = _workspace(request)
     try:
         survey = workspace.save_survey_text(None, text)
     except JourneylensError as error:
-        found = error.issues if isinstance(error, ValidationError) else [error]
         return page.render(
             "surveys.html",
             status=422,
             title=page.t("surveys.title"),
             surveys=_survey_rows(workspace, page),
-            issues=[str(i) for i in found],
+            issues=_messages(error),
             pending=0,
             draft=text,
         )
@@ -402,15 +404,15 @@ def survey_make_link(
     about: Annotated[str, Form(max_length=100)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    page = _page(request, role="editor")
-    if not _csrf_ok(page, csrf_token):
-        return _forbidden(page)
+    page, refused = _editor(request, csrf_token)
+    if refused is not None:
+        return refused
     workspace = _workspace(request)
     try:
         token, _ = workspace.survey_invitation(survey_id, identifier, about=about or None)
     except JourneylensError as error:
         return _detail(page, survey_id, issues=[str(error)], status=422)
-    url = str(request.base_url).rstrip("/") + "/s/" + token
+    url = public_link(request, token)
     qr, snippet = workspace.survey_link_extras(url)
     assert page.caller is not None
     accounts_of(request).audit(page.caller.user.name, "survey.link", survey_id)
@@ -425,9 +427,9 @@ def survey_make_link(
 @router.post("/surveys-load", response_class=HTMLResponse)
 @_guard
 def survey_load(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    page = _page(request, role="editor")
-    if not _csrf_ok(page, csrf_token):
-        return _forbidden(page)
+    _, refused = _editor(request, csrf_token)
+    if refused is not None:
+        return refused
     _load_answers(_workspace(request))
     return RedirectResponse("/surveys", status_code=303)
 
