@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from journeylens.analyses.dfg import DfgSpec
+from journeylens.analyses.dfg import DfgSpec, process_map
 from journeylens.analyses.variants import VariantsSpec
-from journeylens.engine import Engine, compile_selector, duckdb_engine
+from journeylens.engine import Engine, EventColumns, compile_selector, duckdb_engine, prepare
+from journeylens.engine.journeys import JOURNEY_COLUMNS
 from journeylens.engine import expr as E
 from journeylens.errors import JourneylensError
 from journeylens.model.selector import Selector, evaluate, format_selector, parse_selector
 from journeylens.workspace import Workspace
-from tests.journeys import event, journeys_of
+from tests.journeys import EPOCH, event, journeys_of
 from tests.test_selector import selectors
 
 ATTRIBUTE_VALUES: list[Any] = [1, 3, -2.5, "3", "x", "a", "ab", "b", True, False, None, [1]]
@@ -140,6 +144,40 @@ def test_journeys_are_ordered_by_time_then_file_order_and_split_at_gaps(
         ("c2#1", 0, None),
     ]
     assert [r["prev_t"] is None for r in split] == [True, False, False, True, True]
+
+
+def test_a_bare_log_prepares_with_the_missing_fields_empty(engine: Engine, tmp_path: Path) -> None:
+    """Fields the events lack are added after the sort: they come out NULL and the neighbours,
+    numbering and customer counts are those of the full schema."""
+    rows = [("c1", 7200, "b"), ("c1", 0, "a"), ("c2", 50, "a"), ("c1", 7200 * 3, "c")]
+    table = pa.table(
+        {
+            "who": [r[0] for r in rows],
+            "when": pa.array(
+                [EPOCH + timedelta(seconds=r[1]) for r in rows], pa.timestamp("us", tz="UTC")
+            ),
+            "what": [r[2] for r in rows],
+        }
+    )
+    path = tmp_path / "bare.parquet"
+    pq.write_table(table, path)
+    target = tmp_path / ("bare-journeys" + (".parquet" if engine.name == "duckdb" else ""))
+    columns = EventColumns(customer="who", ts="when", activity="what", order=())
+    journeys = prepare(engine, engine.read_parquet(path), target, columns)
+    assert journeys.table.columns == JOURNEY_COLUMNS
+    got = engine.to_arrow(journeys.table.order_by(["customer_key", "seq"])).to_pylist()
+    assert [(r["customer_key"], r["seq"], r["activity"], r["next_activity"]) for r in got] == [
+        ("c1", 0, "a", "b"),
+        ("c1", 1, "b", "c"),
+        ("c1", 2, "c", None),
+        ("c2", 0, "a", None),
+    ]
+    assert all(r[c] is None for r in got for c in ("channel", "next_channel", "value", "text"))
+    whole = process_map(journeys, DfgSpec())
+    split = process_map(journeys, DfgSpec(gap=3600))
+    assert (whole.customers, whole.journeys) == (2, 2)
+    assert (split.customers, split.journeys) == (2, 4)  # c1's three events are three episodes
+    assert split.edges == ()
 
 
 HELPDESK = Path(__file__).parents[2] / "shared/data/helpdesk/helpdesk.xes.gz"

@@ -64,6 +64,9 @@ def process_map(journeys: Journeys, spec: DfgSpec | None = None) -> ProcessMap:
         customers=ev.customer_key.nunique(),
         starts=ev.prev_t.isnull().cast("int64").sum(),
         ends=ev.next_t.isnull().cast("int64").sum(),
+        # Every customer has exactly one first event (seq 0), episodes or not: a count of
+        # those is the distinct customer count without a second pass.
+        firsts=(ev.seq == 0).cast("int64").sum(),
     )
     pairs = ev.filter(ev.next_t.notnull())
     took = pairs.next_t - pairs.t
@@ -74,10 +77,8 @@ def process_map(journeys: Journeys, spec: DfgSpec | None = None) -> ProcessMap:
         # Both quantiles in one aggregate: one sort of each edge's durations, not two.
         quantiles=took.quantile([0.5, 0.9]),
     )
-    totals = ev.agg(customers=ev.customer_key.nunique())
     activity_rows = engine.to_arrow(per_activity).to_pylist()
     edge_rows = engine.to_arrow(edges).to_pylist()
-    customers = engine.to_arrow(totals).to_pylist()[0]["customers"]
     edge_rows.sort(key=lambda r: (-r["count"], r["source"], r["target"]))
     kept = [r for r in edge_rows if r["count"] >= spec.min_count]
     if spec.top is not None:
@@ -104,7 +105,7 @@ def process_map(journeys: Journeys, spec: DfgSpec | None = None) -> ProcessMap:
         },
         events=sum(int(r["events"]) for r in activity_rows),
         journeys=sum(int(r["starts"]) for r in activity_rows),
-        customers=int(customers or 0),
+        customers=sum(int(r["firsts"]) for r in activity_rows),
         edges_total=len(edge_rows),
     )
 
