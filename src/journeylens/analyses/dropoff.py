@@ -79,18 +79,27 @@ def dropoff(journeys: Journeys, spec: DropoffSpec) -> Dropoff:
     ev = journeys.events(spec.gap)
     hit = compile_text(engine, ev, spec.outcome)
     last = ev.next_t.isnull()  # t is never NULL, so only a journey's last event has no next
-    per_journey = ev.group_by(["journey", "customer_key"]).agg(
-        converted=hit.cast("int64").max(),
-        last=ev[spec.field].max(where=last),
-        last_channel=ev.channel.max(where=last),
-    )
+    aggs = {
+        "converted": hit.cast("int64").max(),
+        "last": ev[spec.field].max(where=last),
+        "last_channel": ev.channel.max(where=last),
+    }
+    # Whole histories are one per customer: one grouping key, and customers = journeys.
+    keys = ["journey"] if spec.gap is None else ["journey", "customer_key"]
+    per_journey = ev.group_by(keys).agg(**aggs)
     cells = per_journey.group_by(["converted", "last", "last_channel"]).agg(
         journeys=per_journey.count()
     )
-    lost = per_journey.filter(per_journey.converted == 0)
-    by_last = lost.group_by("last").agg(customers=lost.customer_key.nunique())
     cell_rows = engine.to_arrow(cells).to_pylist()
-    customers = {r["last"]: int(r["customers"]) for r in engine.to_arrow(by_last).to_pylist()}
+    customers: dict[str | None, int] = {}
+    if spec.gap is None:
+        for r in cell_rows:
+            if not r["converted"]:
+                customers[r["last"]] = customers.get(r["last"], 0) + int(r["journeys"])
+    else:
+        lost = per_journey.filter(per_journey.converted == 0)
+        by_last = lost.group_by("last").agg(customers=lost.customer_key.nunique())
+        customers = {r["last"]: int(r["customers"]) for r in engine.to_arrow(by_last).to_pylist()}
 
     total = sum(int(r["journeys"]) for r in cell_rows)
     converting = sum(int(r["journeys"]) for r in cell_rows if r["converted"])

@@ -723,8 +723,12 @@ def _greedy(g: E.Table, plan: _Plan) -> E.Table:
         joined = cur.left_join(hops, [cur.journey == hops.h_journey, cur.next == hops.h_ms])
         row = {c[2:]: joined[c] for c in hop_table.columns}
         found = joined.h_ms.notnull() & (joined.h_ms - joined.start <= w)
-        new_lv = E.ifelse(found, reach(row, joined.lv), joined.lv)
-        moved = found & (new_lv > joined.lv)
+        # The new level once, in its own projection: inlined into every column below it made
+        # the query (and Ibis' compile time, 0.9 s of a 1 M-event funnel) several times larger.
+        joined = joined.mutate(_lv=E.ifelse(found, reach(row, joined.lv), joined.lv))
+        row = {c[2:]: joined[c] for c in hop_table.columns}
+        new_lv = joined._lv
+        moved = new_lv > joined.lv
         step: dict[str, E.Value] = {
             "lv": new_lv,
             "next": E.ifelse(moved & (new_lv < m), due(row, new_lv), E.null()),
