@@ -1125,7 +1125,9 @@ def funnel(journeys: Journeys, spec: FunnelSpec) -> FunnelResult:
     o = outcomes
     by = plan.spec.breakdown is not None
     if by:
-        o = o.cross_join(E.memtable({"total": [True, False]}))
+        # Each journey twice, once for the total and once for its value (an unnest rather
+        # than a join with a literal table, which Ibis builds through pandas: 0.6 s to import).
+        o = o.mutate(total=E.array([True, False]).unnest())
         key = E.ifelse(o.total, E.null().cast("string"), o.bk)
     aggs: dict[str, E.Value] = {
         "journeys": o.inside.cast("int64").sum(),
