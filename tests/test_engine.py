@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from journeylens.analyses.dfg import DfgSpec, process_map
 from journeylens.analyses.variants import VariantsSpec
 from journeylens.engine import Engine, EventColumns, compile_selector, duckdb_engine, prepare
-from journeylens.engine.journeys import JOURNEY_COLUMNS
 from journeylens.engine import expr as E
+from journeylens.engine.journeys import JOURNEY_COLUMNS
 from journeylens.errors import JourneylensError
 from journeylens.model.selector import Selector, evaluate, format_selector, parse_selector
 from journeylens.workspace import Workspace

@@ -30,7 +30,7 @@ _materialized = itertools.count()
 ENGINES: tuple[EngineName, ...] = ("duckdb", "spark")
 
 
-class _DuckDBArrow(PyArrowData):
+class _DuckDBArrow(PyArrowData):  # type: ignore[misc]
     """Ibis' DuckDB result conversion (``ibis.backends.duckdb.converter``), without pandas."""
 
     @classmethod
