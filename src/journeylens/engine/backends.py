@@ -134,7 +134,16 @@ class Engine:
         return expr.__pyarrow_result__(result, data_mapper=_DuckDBArrow)
 
     def write_parquet(self, expr: ir.Table, path: Path) -> None:
-        self.con.to_parquet(expr, str(path))
+        """Rows land in any order: nothing reads a file's row order (order by columns), and
+        DuckDB writes in parallel when it need not keep it (10 M journeys: 10.1 s -> 9.1 s)."""
+        if self.name != "duckdb":
+            self.con.to_parquet(expr, str(path))
+            return
+        self.con.raw_sql("SET preserve_insertion_order = false")
+        try:
+            self.con.to_parquet(expr, str(path))
+        finally:
+            self.con.raw_sql("RESET preserve_insertion_order")
 
     @contextmanager
     def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:
