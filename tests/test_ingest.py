@@ -414,3 +414,53 @@ def test_row_estimates_come_from_the_file(tmp_path: Path) -> None:
     pq.write_table(pa.table({"a": list(range(1234))}), tmp_path / "e.parquet")
     assert estimated_rows(tmp_path / "e.parquet", "parquet") == 1234
     assert estimated_rows(tmp_path / "missing.csv", "csv") is None
+
+
+def test_scores_outside_their_scale_are_quarantined_with_the_scale(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """NPS is asked 0-10: an 11 or a -1 is a broken export, kept in quarantine, not averaged."""
+    (tmp_path / "nps.csv").write_text(
+        "customer_id,timestamp,activity,channel,score\n"
+        "c1,2024-01-01T10:00:00Z,nps_answer,email,0\n"
+        "c2,2024-01-01T10:00:00Z,nps_answer,email,10\n"
+        "c3,2024-01-01T10:00:00Z,nps_answer,email,11\n"
+        "c4,2024-01-01T10:00:00Z,nps_answer,email,-1\n"
+        "c5,2024-01-01T10:00:00Z,nps_answer,email,\n"
+        "c6,2024-01-01T10:00:00Z,nps_answer,email,9.5\n"
+    )
+    (ws.root / "sources").mkdir(exist_ok=True)
+    spec = "id: {id}\npath: {path}\nscore: score\nscore_type: {kind}\n{extra}"
+    (ws.root / "sources/nps.yaml").write_text(
+        spec.format(id="nps", path=tmp_path / "nps.csv", kind="nps", extra="")
+    )
+    [report] = ws.ingest("nps")
+    assert (report.read, report.accepted, report.quarantined) == (6, 4, 2)
+    assert [(q.row, q.column, q.reason) for q in ws.quarantine()] == [
+        (4, "score", "score 11 is outside 0-10 (nps)"),
+        (5, "score", "score -1 is outside 0-10 (nps)"),
+    ]
+    assert _query(ws, "SELECT list(score ORDER BY source_row) FROM events") == [
+        ([0.0, 10.0, None, 9.5],)
+    ]
+    # A stated range replaces the type's scale: a 0-100 satisfaction score loads whole.
+    (tmp_path / "pct.csv").write_text(
+        "customer_id,timestamp,activity,channel,score\n"
+        "d1,2024-01-02T10:00:00Z,csat_answer,email,100\n"
+        "d2,2024-01-02T10:00:00Z,csat_answer,email,101\n"
+    )
+    (ws.root / "sources/pct.yaml").write_text(
+        spec.format(
+            id="pct", path=tmp_path / "pct.csv", kind="csat", extra="score_range: [0, 100]\n"
+        )
+    )
+    [report] = ws.ingest("pct")
+    assert (report.accepted, report.quarantined) == (1, 1)
+    assert ws.quarantine()[-1].reason == "score 101 is outside 0-100 (csat)"
+    (ws.root / "sources/bad.yaml").write_text(
+        spec.format(
+            id="bad", path=tmp_path / "pct.csv", kind="other", extra="score_range: [5, 1]\n"
+        )
+    )
+    with pytest.raises(JourneylensError, match="must go from low to high"):
+        ws.ingest("bad")

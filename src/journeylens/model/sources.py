@@ -8,6 +8,7 @@ of the file.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -30,6 +31,8 @@ IdentifierType = Literal[
 IDENTIFIER_TYPES: tuple[str, ...] = IdentifierType.__args__  # type: ignore[attr-defined]
 #: Strong identifiers name one person; a weak one (cookie, device) may be shared.
 STRONG_IDENTIFIERS = frozenset({"customer_id", "email", "phone", "crm_id", "account"})
+#: The scales the named survey scores are asked on: an answer outside is a broken export.
+SCORE_SCALES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 
 
 class Identifier(Document):
@@ -84,6 +87,11 @@ class SourceSpec(Document):
     text: str | None = None
     score: str | None = None
     score_type: Literal["csat", "nps", "ces", "rating", "other"] | None = None
+    score_range: tuple[float, float] | None = Field(
+        default=None,
+        description="lowest and highest accepted score, both included; default for nps 0-10, "
+        "csat 1-5, ces 1-7, none for rating and other",
+    )
     language: str | None = None
     attributes: list[str] = Field(default_factory=list, description="extra columns to keep")
     future_tolerance_hours: float = Field(default=24, ge=0)
@@ -115,6 +123,21 @@ class SourceSpec(Document):
         if not self.identifiers:
             raise ValueError("give at least one identifier column")
         return self
+
+    @field_validator("score_range")
+    @classmethod
+    def _a_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (math.isfinite(value[0]) and math.isfinite(value[1])):
+            raise ValueError("the score range needs two finite numbers, e.g. [0, 100]")
+        if value is not None and value[0] >= value[1]:
+            raise ValueError(f"the score range {list(value)} must go from low to high")
+        return value
+
+    def accepted_scores(self) -> tuple[float, float] | None:
+        """The scores a row may carry: the stated range, else its score type's scale."""
+        if self.score_range is not None:
+            return self.score_range
+        return SCORE_SCALES.get(self.score_type or "")
 
     @field_validator("delimiter")
     @classmethod

@@ -577,6 +577,17 @@ def _staging(
             "'not a number: ' || _score_raw",
         ),
     ]
+    accepted = spec.accepted_scores() if spec.score else None
+    if accepted is not None:
+        low, high = (float(bound) for bound in accepted)  # validated finite numbers
+        scale = f"{low:g}-{high:g}" + (f" ({spec.score_type})" if spec.score_type else "")
+        reasons.append(
+            (
+                f"score < {low!r} OR score > {high!r}",
+                _sql_string(spec.score or "score"),
+                f"'score ' || _score_raw || {_sql_string(' is outside ' + scale)}",
+            )
+        )
     if raw.kind == "jsonl":
         reasons.insert(0, ("_blank", "NULL", "NULL"))
     reason_sql = "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, _, m in reasons) + " END"
