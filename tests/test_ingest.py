@@ -464,3 +464,25 @@ def test_scores_outside_their_scale_are_quarantined_with_the_scale(
     )
     with pytest.raises(JourneylensError, match="must go from low to high"):
         ws.ingest("bad")
+
+
+def test_a_language_constant_labels_every_row(ws: Workspace, tmp_path: Path) -> None:
+    """An export in one language without a language column (Olist's reviews are Portuguese)."""
+    (ws.root / "sources").mkdir(exist_ok=True)
+    (tmp_path / "reviews.csv").write_text(
+        "customer_id,timestamp,activity,channel,comment\n"
+        "c1,2024-01-01T10:00:00Z,review,web,Chegou antes do prazo\n"
+        "c2,2024-01-01T11:00:00Z,review,web,Produto com defeito\n"
+    )
+    spec = "id: reviews\npath: {path}\ntext: comment\nlanguage_constant: {tag}\n"
+    (ws.root / "sources/reviews.yaml").write_text(
+        spec.format(path=tmp_path / "reviews.csv", tag="pt")
+    )
+    [report] = ws.ingest("reviews")
+    assert report.accepted == 2
+    assert _query(ws, "SELECT language, count(*) FROM events GROUP BY ALL") == [("pt", 2)]
+    (ws.root / "sources/reviews.yaml").write_text(
+        spec.format(path=tmp_path / "reviews.csv", tag="'pt; DROP TABLE events'")
+    )
+    with pytest.raises(JourneylensError, match="language_constant"):
+        ws.ingest("reviews")

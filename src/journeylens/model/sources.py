@@ -93,6 +93,12 @@ class SourceSpec(Document):
         "csat 1-5, ces 1-7, none for rating and other",
     )
     language: str | None = None
+    language_constant: str | None = Field(
+        default=None,
+        description="one language for every row (a BCP 47 tag such as pt or pt-BR), for an "
+        "export that has no language column",
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+    )
     attributes: list[str] = Field(default_factory=list, description="extra columns to keep")
     future_tolerance_hours: float = Field(default=24, ge=0)
     object_type: str | None = Field(
@@ -110,6 +116,8 @@ class SourceSpec(Document):
                 data["activity"] = None
             if data.get("channel_constant") is not None:
                 data["channel"] = None
+            if data.get("language_constant") is not None:
+                data["language"] = None
         return data
 
     @model_validator(mode="after")

@@ -497,6 +497,11 @@ def _staging(
         ("text", spec.text),
         ("language", spec.language),
     ):
+        if name == "language" and spec.language_constant is not None:
+            typed.append("CAST(? AS VARCHAR) AS language")
+            typed_params.append(spec.language_constant)
+            fields.append(name)
+            continue
         typed.append(f"{text(source_column)} AS {name}")
         if source_column or (name == "touchpoint" and spec.touchpoint_rules):
             fields.append(name)
