@@ -651,4 +651,11 @@ def test_admin_adds_a_user_and_creates_a_token(admin: Session) -> None:
     assert len(page.inner_text("#token-value")) >= 20
     admin.goto("/admin")
     assert "add-user" in page.inner_text("#audit")
+    row = page.locator("#tokens tr", has_text="nightly export")
+    assert row.count() == 1 and row.inner_text().startswith(USERS["admin"].name)
     admin.shot("admin")
+    row.get_by_role("button").click()  # revoke: the page reloads without it
+    page.locator("#tokens tr", has_text="nightly export").wait_for(state="detached")
+    admin.goto("/admin")
+    assert page.locator("#tokens tr", has_text="nightly export").count() == 0
+    assert "revoke-token" in page.inner_text("#audit")

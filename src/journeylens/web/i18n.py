@@ -876,6 +876,23 @@ _TABLE: dict[str, tuple[str, str, str, str, str]] = {
         "Kopirajte ga zdaj: prikazan je samo enkrat.",
         "העתיקו אותו עכשיו: הוא מוצג פעם אחת בלבד.",
     ),
+    "admin.tokens": (
+        "Tokens in use",
+        "Tokenuri în uz",
+        "Действующие токены",
+        "Žetoni v uporabi",
+        "אסימונים בשימוש",
+    ),
+    "admin.no_tokens": (
+        "No API tokens.",
+        "Niciun token API.",
+        "Нет API-токенов.",
+        "Ni žetonov API.",
+        "אין אסימוני API.",
+    ),
+    "admin.expires": ("Expires", "Expiră", "Истекает", "Poteče", "פג תוקף"),
+    "admin.expired": ("expired", "expirat", "истёк", "potekel", "פג תוקפו"),
+    "admin.revoke": ("Revoke", "Revocă", "Отозвать", "Prekliči", "ביטול"),
     "admin.you": ("you", "dvs.", "вы", "vi", "את/ה"),
     "admin.done": ("Done.", "Gata.", "Готово.", "Končano.", "בוצע."),
     # personas

@@ -520,4 +520,15 @@ def admin_page(request: Request) -> Response:
         users=accounts.users(),
         roles=("viewer", "editor", "admin"),
         audit=audit,
+        tokens=[
+            {
+                "id": k.id,
+                "user": k.user,
+                "label": k.label,
+                "created": _when(k.created),
+                "expires": _when(k.expires) if k.expires is not None else "—",
+                "expired": k.expired,
+            }
+            for k in accounts.tokens()
+        ],
     )

@@ -1,4 +1,4 @@
-// The admin page: add users, change roles, create an API token (shown once).
+// The admin page: add users, change roles, create an API token (shown once), revoke tokens.
 import { t, api, message } from "./app.js";
 
 const notice = document.getElementById("admin-notice");
@@ -44,3 +44,15 @@ document.getElementById("token-form").addEventListener("submit", async (event) =
     say(message(error), "error");
   }
 });
+
+for (const form of document.querySelectorAll("form.revoke-form")) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("DELETE", `/api/tokens/${encodeURIComponent(form.dataset.token)}`);
+      window.location.reload();
+    } catch (error) {
+      say(message(error), "error");
+    }
+  });
+}
