@@ -91,15 +91,6 @@ def dropoff(journeys: Journeys, spec: DropoffSpec) -> Dropoff:
         journeys=per_journey.count()
     )
     cell_rows = engine.to_arrow(cells).to_pylist()
-    customers: dict[str | None, int] = {}
-    if spec.gap is None:
-        for r in cell_rows:
-            if not r["converted"]:
-                customers[r["last"]] = customers.get(r["last"], 0) + int(r["journeys"])
-    else:
-        lost = per_journey.filter(per_journey.converted == 0)
-        by_last = lost.group_by("last").agg(customers=lost.customer_key.nunique())
-        customers = {r["last"]: int(r["customers"]) for r in engine.to_arrow(by_last).to_pylist()}
 
     total = sum(int(r["journeys"]) for r in cell_rows)
     converting = sum(int(r["journeys"]) for r in cell_rows if r["converted"])
@@ -111,6 +102,11 @@ def dropoff(journeys: Journeys, spec: DropoffSpec) -> Dropoff:
             continue
         per_label[r["last"]] = per_label.get(r["last"], 0) + int(r["journeys"])
         pairs.append((r["last"], r["last_channel"], int(r["journeys"])))
+    customers = per_label  # one journey per customer
+    if spec.gap is not None:
+        lost = per_journey.filter(per_journey.converted == 0)
+        by_last = lost.group_by("last").agg(customers=lost.customer_key.nunique())
+        customers = {r["last"]: int(r["customers"]) for r in engine.to_arrow(by_last).to_pylist()}
 
     def share(n: int) -> float:
         return round(n / non_converting, 6)

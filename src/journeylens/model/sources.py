@@ -32,7 +32,7 @@ IDENTIFIER_TYPES: tuple[str, ...] = IdentifierType.__args__  # type: ignore[attr
 #: Strong identifiers name one person; a weak one (cookie, device) may be shared.
 STRONG_IDENTIFIERS = frozenset({"customer_id", "email", "phone", "crm_id", "account"})
 #: The scales the named survey scores are asked on: an answer outside is a broken export.
-SCORE_SCALES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+SCORE_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 
 
 class Identifier(Document):

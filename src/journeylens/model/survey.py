@@ -12,13 +12,11 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from journeylens.model.common import Document, Id, Language, Named, Text, localize
-from journeylens.model.sources import IDENTIFIER_TYPES
+from journeylens.model.sources import IDENTIFIER_TYPES, SCORE_SCALES
 from journeylens.model.workspace import FORMAT_VERSION
 
 QuestionKind = Literal["nps", "csat", "ces", "single", "multiple", "open"]
 SCORED: tuple[str, ...] = ("nps", "csat", "ces")
-#: The answer range of each scored kind (inclusive), as customers see it.
-SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 MAX_QUESTIONS = 10
 MAX_TEXT = 2000
 #: Attribute names every answer event carries; choice questions' ids may not take them.
@@ -57,7 +55,7 @@ class Question(Document):
 
     @property
     def scale(self) -> tuple[int, int] | None:
-        return SCALES.get(self.kind)
+        return SCORE_SCALES.get(self.kind)
 
 
 class Invitation(Document):

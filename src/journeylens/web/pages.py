@@ -525,7 +525,6 @@ def admin_page(request: Request) -> Response:
                 "id": k.id,
                 "user": k.user,
                 "label": k.label,
-                "created": _when(k.created),
                 "expires": _when(k.expires) if k.expires is not None else "—",
                 "expired": k.expired,
             }
